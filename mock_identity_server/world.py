@@ -1,0 +1,119 @@
+"""Worlds: all server state of one isolated universe, and the registry that finds them by path prefix.
+
+A world owns its clock, settings, accounts, grants, ciphers, faults, held requests and journal. The default
+world is served at the root; others under `/w/<id>`. Because a client configured with a base URL under
+`/w/<id>` sends every request there (server-protocol.md §1), scenarios running in parallel against one server
+never see each other's clocks or tokens.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from mock_identity_server.clock import VirtualClock
+from mock_identity_server.faults import Faults
+from mock_identity_server.holds import Holds
+from mock_identity_server.journal import Journal
+from mock_identity_server.settings import ServerSettings
+from mock_identity_server.store import Account, AccountSpec, Store
+from mock_identity_server.tokens import TokenSigner
+
+__all__ = ["DEFAULT_WORLD_ID", "World", "WorldError", "Worlds"]
+
+DEFAULT_WORLD_ID = "default"
+_WORLD_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class WorldError(ValueError):
+    """A world id that is malformed, taken or unknown."""
+
+
+@dataclass
+class World:
+    id: str
+    clock: VirtualClock
+    settings: ServerSettings
+    seed: AccountSpec | None
+    store: Store = field(default_factory=Store)
+    faults: Faults = field(default_factory=Faults)
+    holds: Holds = field(default_factory=Holds)
+    journal: Journal = field(default_factory=Journal)
+    signer: TokenSigner = field(default_factory=TokenSigner)
+    seeded_account: Account | None = None
+    initial_settings: ServerSettings | None = None
+    initial_clock: tuple[datetime, bool] | None = None
+
+    def __post_init__(self) -> None:
+        self.initial_settings = self.settings
+        self.initial_clock = (self.clock.now(), self.clock.running)
+        self._seed()
+
+    @property
+    def prefix(self) -> str:
+        return "" if self.id == DEFAULT_WORLD_ID else f"/w/{self.id}"
+
+    def reset(self) -> None:
+        """Back to the state the world was created in: settings, clock, the seeded account only; no faults."""
+        assert self.initial_settings is not None
+        assert self.initial_clock is not None
+        self.holds.release()
+        self.settings = self.initial_settings
+        start, running = self.initial_clock
+        self.clock.set(start)
+        if running:
+            self.clock.run()
+        else:
+            self.clock.freeze()
+        self.faults.clear()
+        self.journal.clear()
+        seeded_id = self.seeded_account.id if self.seeded_account else None
+        self.store = _fresh_store_keeping_keys(self.store)
+        self._seed(seeded_id)
+
+    def _seed(self, account_id: str | None = None) -> None:
+        if self.seed is not None:
+            self.seeded_account = self.store.create_account(self.seed, self.clock.now(), account_id=account_id)
+
+
+def _fresh_store_keeping_keys(old: Store) -> Store:
+    fresh = Store()
+    fresh._keys_cache = old._keys_cache  # derived keys are pure functions of the spec: reuse them
+    return fresh
+
+
+class Worlds:
+    """The default world and the ones created at run time."""
+
+    def __init__(self, default: World) -> None:
+        self.default = default
+        self._worlds: dict[str, World] = {default.id: default}
+
+    def get(self, world_id: str) -> World | None:
+        return self._worlds.get(world_id)
+
+    def all(self) -> list[World]:
+        return list(self._worlds.values())
+
+    def create(
+        self, world_id: str | None, settings: ServerSettings, clock: VirtualClock, seed: AccountSpec | None
+    ) -> World:
+        chosen = world_id or secrets.token_hex(4)
+        if not _WORLD_ID.match(chosen):
+            raise WorldError(f"World id {chosen!r} is not allowed; use 1 to 64 letters, digits, '-' or '_'.")
+        if chosen in self._worlds:
+            raise WorldError(f"World {chosen!r} exists already; pick another id or delete it first.")
+        world = World(id=chosen, clock=clock, settings=settings, seed=seed)
+        self._worlds[chosen] = world
+        return world
+
+    def delete(self, world_id: str) -> World:
+        if world_id == DEFAULT_WORLD_ID:
+            raise WorldError("The default world cannot be deleted; reset it with POST /_control/reset instead.")
+        world = self._worlds.pop(world_id, None)
+        if world is None:
+            raise WorldError(f"No world {world_id!r}; GET /_control/worlds lists the existing ones.")
+        world.holds.release()
+        return world
