@@ -1,0 +1,42 @@
+# Entry points for developers and CI; CI runs the same targets (see .ci/run).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+ARGS ?=
+
+.PHONY: install cli test check format serve bench clean
+
+install: $(VENV)/.installed cli
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# The pinned @bitwarden/cli versions, installed once into the CLI cache (~/.cache/sleepwalk/cli).
+cli: $(VENV)/.installed
+	$(VENV)/bin/sleepwalk install-cli
+
+test: $(VENV)/.installed
+	$(PY) -m pytest $(ARGS)
+
+check: $(VENV)/.installed
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+serve: $(VENV)/.installed
+	$(PY) -m mock_identity_server $(ARGS)
+
+bench: $(VENV)/.installed
+	$(PY) bench/bench_server.py $(ARGS)
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache reports bench/results
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
