@@ -21,6 +21,7 @@ import uvicorn
 
 from mock_identity_server.app import DEFAULT_EMAIL, DEFAULT_PASSWORD, ConnectionDropped, create_app
 from mock_identity_server.clock import VirtualClock, host_now
+from mock_identity_server.crypto import KdfSettings
 from mock_identity_server.settings import (
     PRESETS,
     ServerSettings,
@@ -44,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--leeway", type=float, help="seconds of clock skew allowed on exp/nbf")
     parser.add_argument("--email", default=DEFAULT_EMAIL, help=f"seeded account (default {DEFAULT_EMAIL})")
     parser.add_argument("--password", default=DEFAULT_PASSWORD, help="its master password")
+    parser.add_argument(
+        "--kdf",
+        choices=("pbkdf2", "argon2id"),
+        default="pbkdf2",
+        help="the seeded account's KDF: PBKDF2-SHA256 600000 (default) or Argon2id (3, 64 MiB, 4)",
+    )
     parser.add_argument(
         "--control-token",
         default=os.environ.get("SLEEPWALK_CONTROL_TOKEN"),
@@ -98,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         settings = _settings(args)
-        seed = AccountSpec(email=args.email, password=args.password)
+        kdf = KdfSettings.argon2id() if args.kdf == "argon2id" else KdfSettings.pbkdf2()
+        seed = AccountSpec(email=args.email, password=args.password, kdf=kdf)
     except (SettingsError, ValueError) as exc:
         print(str(exc), file=sys.stderr)
         return 2
