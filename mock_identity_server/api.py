@@ -67,7 +67,8 @@ async def _parse(request: Request, model: type[_M]) -> _M:
     raw = await request.body()
     try:
         return model.model_validate(json.loads(raw))
-    except (ValueError, ValidationError) as exc:
+    # RecursionError: the C JSON decoder rejects deeply nested arrays that way, not with ValueError.
+    except (ValueError, ValidationError, RecursionError) as exc:
         if isinstance(exc, ValidationError):
             errors: dict[str, list[str]] = {}
             for error in exc.errors():

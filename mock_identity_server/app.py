@@ -182,7 +182,7 @@ class WorldRouter:
             fault = world.faults.take(method, path, grant_type)
             if fault is not None:
                 entry.fault_id, entry.fault_action = fault.id, fault.spec.action.kind.value
-                answered = await self._apply_fault(fault, world, entry, send_tracking, send)
+                answered = await self._apply_fault(fault, world, entry, send_tracking, receive)
                 if answered:
                     return
             await self.app(scope, _replay(body, receive), send_tracking)
@@ -192,7 +192,9 @@ class WorldRouter:
             entry.answered_virtual = world.clock.now()
             world.journal.close(entry)
 
-    async def _apply_fault(self, fault: Fault, world: World, entry: JournalEntry, send: Send, raw_send: Send) -> bool:
+    async def _apply_fault(
+        self, fault: Fault, world: World, entry: JournalEntry, send: Send, raw_receive: Receive
+    ) -> bool:
         """Carry out `fault`; True when it answered (or dropped) the request itself."""
         action = fault.spec.action
         if action.kind is ActionKind.HOLD:
@@ -216,7 +218,7 @@ class WorldRouter:
             await send({"type": "http.response.body", "body": payload})
             return True
         entry.note = "connection dropped by fault"
-        await _drop_connection(raw_send)
+        await _drop_connection(raw_receive)
         return True
 
 
@@ -250,12 +252,19 @@ async def _send_response(send: Send, response: Response) -> None:
     await send({"type": "http.response.body", "body": response.body})
 
 
-async def _drop_connection(send: Send) -> None:
-    # uvicorn's send is a bound method of the request cycle, which holds the transport: aborting it resets the
+async def _drop_connection(receive: Receive) -> None:
+    # uvicorn's receive is a bound method of the request cycle, which holds the transport: aborting it resets the
     # TCP connection before a byte of the response is written, as a crashed proxy or a lost network would.
-    transport: Any = getattr(getattr(send, "__self__", None), "transport", None)
+    # Not `send`: Starlette's ServerErrorMiddleware wraps it in a closure before it reaches this layer, while
+    # `receive` arrives as uvicorn passed it.
+    cycle: Any = getattr(receive, "__self__", None)
+    transport: Any = getattr(cycle, "transport", None)
     if transport is None:
         raise ConnectionDropped("A close fault dropped this request; the test client has no socket to close.")
     transport.abort()
-    # Let the server notice the lost connection, so it does not try to answer 500 on it.
-    await asyncio.sleep(0)
+    # Let the server notice the lost connection (TLS takes a few loop turns), so it neither answers 500 on it nor
+    # logs a response that never started. Bounded: these are event-loop turns, not waiting.
+    for _ in range(100):
+        if getattr(cycle, "disconnected", True):
+            break
+        await asyncio.sleep(0)

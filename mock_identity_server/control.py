@@ -30,7 +30,7 @@ from mock_identity_server.settings import (
     updated_settings,
 )
 from mock_identity_server.store import Account, AccountSpec
-from mock_identity_server.world import World, WorldError, Worlds
+from mock_identity_server.world import DEFAULT_WORLD_ID, World, WorldError, Worlds
 
 __all__ = ["account_json", "router", "world_json"]
 
@@ -369,7 +369,9 @@ async def create_world(request: Request, body: WorldRequest) -> Any:
     try:
         world = await asyncio.to_thread(worlds.create, body.id, settings, clock, seed)
     except WorldError as exc:
-        return _control_error(409 if "exists" in str(exc) else 400, str(exc))
+        # Decided by the registry, not the message: an id like "exists!" must stay a 400.
+        taken = body.id is not None and worlds.get(body.id) is not None
+        return _control_error(409 if taken else 400, str(exc))
     return json_response(world_json(world, request), 201)
 
 
@@ -378,5 +380,5 @@ async def delete_world(request: Request, world_id: str) -> Any:
     try:
         _worlds(request).delete(world_id)
     except WorldError as exc:
-        return _control_error(400 if "default" in str(exc) else 404, str(exc))
+        return _control_error(400 if world_id == DEFAULT_WORLD_ID else 404, str(exc))
     return {"deleted": world_id}

@@ -68,7 +68,7 @@ async def _prelogin(request: Request) -> Response:
     try:
         payload = await request.json()
         email = payload.get("email") or payload.get("Email")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         email = None
     if not isinstance(email, str) or not email.strip():
         return json_response(
@@ -285,8 +285,11 @@ def _refresh_rejection(world: World, grant: RefreshGrant | None, client_id: str,
     if sliding is not None and now > grant.last_used_at + timedelta(seconds=sliding):
         return "refresh token past its sliding lifetime"
     if grant.consumed_at is not None:
-        grace = timedelta(seconds=settings.refresh_token_grace_period)
-        if settings.refresh_token_usage is not RefreshTokenUsage.ONE_TIME or now > grant.consumed_at + grace:
+        # Without a grace period there is no window at all, even at the instant of use: a frozen clock makes
+        # "used again in the same second" the common case, and it must still be refused.
+        grace = settings.refresh_token_grace_period
+        in_grace = grace > 0 and now <= grant.consumed_at + timedelta(seconds=grace)
+        if settings.refresh_token_usage is not RefreshTokenUsage.ONE_TIME or not in_grace:
             return "one-time refresh token used again"
     return None
 

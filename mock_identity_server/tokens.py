@@ -148,7 +148,8 @@ class TokenSigner:
             header = json.loads(b64url_decode(parts[0]))
             payload = json.loads(b64url_decode(parts[1]))
             signature = b64url_decode(parts[2])
-        except (binascii.Error, ValueError, UnicodeDecodeError):
+        # RecursionError: the C JSON decoder gives up on deeply nested arrays that way, not with ValueError.
+        except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
             return None
         if not isinstance(header, dict) or not isinstance(payload, dict):
             return None
@@ -168,5 +169,6 @@ def _claims_from(payload: dict[str, Any]) -> AccessTokenClaims | None:
             expires_at=int(payload["exp"]),
             raw=payload,
         )
-    except (KeyError, TypeError, ValueError):
+    # OverflowError: JSON allows 1e400, which is float infinity and has no int.
+    except (KeyError, TypeError, ValueError, OverflowError):
         return None

@@ -62,13 +62,15 @@ class World:
         self.holds.release()
         self.settings = self.initial_settings
         start, running = self.initial_clock
+        # Freeze before setting: a clock left running would otherwise move on between set() and freeze().
+        self.clock.freeze()
         self.clock.set(start)
         if running:
             self.clock.run()
-        else:
-            self.clock.freeze()
         self.faults.clear()
         self.journal.clear()
+        # A new signing key: tokens issued before the reset belong to a world that no longer exists.
+        self.signer = TokenSigner()
         seeded_id = self.seeded_account.id if self.seeded_account else None
         self.store = _fresh_store_keeping_keys(self.store)
         self._seed(seeded_id)

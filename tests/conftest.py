@@ -88,18 +88,20 @@ class LiveWorld:
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     data_dir = tmp_path_factory.mktemp("server")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mock_identity_server", "--port", "0", "--data-dir", str(data_dir), "--json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    log_path = data_dir / "server.log"
+    with log_path.open("w") as log:  # a file, not a pipe: an unread pipe would fill up and stall the server
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mock_identity_server", "--port", "0", "--data-dir", str(data_dir), "--json"],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
         if not line:
-            _, stderr = process.communicate(timeout=10)
-            pytest.fail(f"The mock server did not start; it said: {stderr.strip()!r}")
+            process.wait(timeout=10)
+            pytest.fail(f"The mock server did not start; it said: {log_path.read_text().strip()!r}")
         facts = json.loads(line)
         yield LiveServer(facts["url"], Path(facts["ca_cert"]), process.pid, facts["account"])
     finally:
@@ -109,9 +111,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         except subprocess.TimeoutExpired:
             os.kill(process.pid, signal.SIGKILL)
             process.wait()
-        for stream in (process.stdout, process.stderr):
-            if stream is not None:
-                stream.close()
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 def make_world(server: LiveServer, **request: Any) -> LiveWorld:

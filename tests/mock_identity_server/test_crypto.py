@@ -74,9 +74,7 @@ def test_argon2id_matches_vectors():
 
 def test_argon2id_salts_with_the_normalized_email():
     kdf = KdfSettings.argon2id(iterations=2, memory_mib=16, parallelism=1)
-    assert derive_master_key(PASSWORD, " Test_Salt ", kdf) == derive_master_key_with_salt(
-        PASSWORD, b"test_salt", kdf
-    )
+    assert derive_master_key(PASSWORD, " Test_Salt ", kdf) == derive_master_key_with_salt(PASSWORD, b"test_salt", kdf)
 
 
 def test_normalize_email():
