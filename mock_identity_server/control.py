@@ -165,6 +165,8 @@ def account_json(account: Account) -> dict[str, Any]:
     return {
         "id": account.id,
         "email": account.email,
+        # A test server: the harness logs real clients in with it, as QA would with the printed seed password.
+        "password": account.spec.password,
         "name": account.spec.name,
         "security_stamp": account.security_stamp,
         "api_key": {"client_id": account.api_client_id, "client_secret": account.api_key_secret},

@@ -25,5 +25,7 @@ def test_harness_never_imports_the_server() -> None:
                 names = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
-            offenders += [f"{module.relative_to(HARNESS)}: {name}" for name in names if name.startswith("mock_identity_server")]
+            offenders += [
+                f"{module.relative_to(HARNESS)}: {name}" for name in names if name.startswith("mock_identity_server")
+            ]
     assert offenders == [], "the harness meets the server over HTTP only; these import it: " + ", ".join(offenders)

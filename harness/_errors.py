@@ -1,0 +1,28 @@
+"""The harness's exceptions.
+
+HarnessError                 every error the harness raises on purpose
+├── ServerError              the mock server is missing, refused a control call, or would not start
+├── ScenarioError            a scenario file is invalid (in _scenario; also a ValueError)
+└── ClientError              a client could not be installed, started or driven (bw driver: BwError)
+ScenarioFailed (AssertionError)  a scenario ran but did not meet its expectation
+"""
+
+from __future__ import annotations
+
+__all__ = ["ClientError", "HarnessError", "ScenarioFailed", "ServerError"]
+
+
+class HarnessError(Exception):
+    """Base of the harness's own errors."""
+
+
+class ServerError(HarnessError):
+    """The mock server is not there, refused a control call, or did not start."""
+
+
+class ClientError(HarnessError):
+    """A client could not be installed, started or driven."""
+
+
+class ScenarioFailed(AssertionError):
+    """A scenario ran and did not meet its expectation; the message shows expected and observed side by side."""

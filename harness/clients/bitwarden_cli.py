@@ -1,0 +1,304 @@
+"""The real Bitwarden CLI as a scenario client: `bw@VERSION`, one process per command or a long-lived `bw serve`.
+
+A sleep at a request uses the server's hold: the request is parked the moment it arrives (its token was valid
+when the CLI built it), the CLI process is frozen with SIGSTOP, both clocks jump, the process is thawed with
+SIGCONT and the request released — so the server judges the token after the sleep, as after a real suspend
+(../shared/docs/real-cli.md §12).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from harness._control import Control, WorldInfo
+from harness._errors import ClientError, HarnessError
+from harness._outcome import CommandResult
+from harness._profiles import Profile, cli_profile
+from harness._scenario import ClientSetup, ClientState, Step
+from harness.clients.base import SleepPlan
+from harness.clients.bw import BwClient, BwError, install
+
+__all__ = ["BitwardenCliDriver"]
+
+logger = logging.getLogger(__name__)
+
+_STATES = {"unlocked": ClientState.UNLOCKED, "locked": ClientState.LOCKED, "unauthenticated": ClientState.LOGGED_OUT}
+#: How long a command may run, and how long a sleep waits for its request to reach the server (real seconds).
+COMMAND_TIMEOUT = 120.0
+REQUEST_TIMEOUT = 60.0
+
+
+class BitwardenCliDriver:
+    """Drives `@bitwarden/cli` at one version through a scenario."""
+
+    realtime = True
+
+    def __init__(self, version: str, ca_cert: Path, *, cache_dir: Path | None = None) -> None:
+        self.version = version
+        self.name = f"bw@{version}"
+        try:
+            self.profile: Profile = cli_profile(version)
+            self.bw_js = install(version, cache_dir)
+        except (BwError, ValueError) as exc:
+            raise ClientError(str(exc)) from exc
+        self.ca_cert = ca_cert
+        self._client: BwClient | None = None
+        self._control: Control | None = None
+        self._setup = ClientSetup()
+        self._session = ""
+        self._password = ""
+        self._items: list[str] = []
+        self._serve: subprocess.Popen[str] | None = None
+        self._serve_url = ""
+        self._running: list[subprocess.Popen[str]] = []
+
+    # --- protocol ---------------------------------------------------------------------------------------------
+
+    def start(self, world: WorldInfo, control: Control, workdir: Path, setup: ClientSetup) -> None:
+        self._control = control
+        self._setup = setup
+        client = self._client = BwClient(self.bw_js, workdir / "bw-data", self.ca_cert)
+        self._checked(client.run("config", "server", world.base_url, timeout=COMMAND_TIMEOUT), "configure the server")
+        account = world.account
+        self._password = account.get("password", "")
+        if setup.login == "apikey":
+            api_key = account["api_key"]
+            env = {"BW_CLIENTID": api_key["client_id"], "BW_CLIENTSECRET": api_key["client_secret"]}
+            self._checked(client.run("login", "--apikey", env=env, timeout=COMMAND_TIMEOUT), "log in with the API key")
+        else:
+            login = client.run("login", account["email"], self._password, "--raw", timeout=COMMAND_TIMEOUT)
+            self._session = self._checked(login, "log in").stdout.strip()
+        if setup.mode == "serve":
+            self._start_serve()
+
+    def run(self, step: Step, sleep: SleepPlan | None) -> list[CommandResult]:
+        if self._setup.mode == "serve":
+            return self._run_serve(step, sleep)
+        args = self._command_args(step)
+        processes = [self._bw().start(*args, env=self._env()) for _ in range(step.processes)]
+        self._running.extend(processes)
+        started = time.monotonic()
+        try:
+            if sleep is not None:
+                self._sleep_at(sleep, processes)
+            return [self._finish(process, args, started) for process in processes]
+        finally:
+            for process in processes:
+                _kill(process)
+            self._running = [process for process in self._running if process not in processes]
+
+    def shift_clock(self, seconds: float) -> None:
+        client = self._bw()
+        client.set_clock_offset(client.clock_offset + seconds)
+
+    def suspend(self) -> None:
+        if self._serve is not None:
+            os.kill(self._serve.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self._serve is not None:
+            os.kill(self._serve.pid, signal.SIGCONT)
+
+    def state(self) -> ClientState:
+        if self._serve is not None:
+            response = self._serve_call("GET", "/status")
+            status = response.json().get("data", {}).get("template", {}).get("status")
+        else:
+            run = self._bw().run("status", env=self._env(), timeout=COMMAND_TIMEOUT)
+            try:
+                status = json.loads(run.stdout).get("status")
+            except ValueError as exc:
+                raise ClientError(
+                    f"`bw status` printed {run.stdout!r} instead of JSON ({run.stderr.strip()!r})."
+                ) from exc
+        if status not in _STATES:
+            raise ClientError(f"{self.name} reported the unknown status {status!r}.")
+        return _STATES[status]
+
+    def logout_reason(self) -> str | None:
+        return None  # the CLI never prints it (real-cli.md §15.11); verdicts read the request sequence instead
+
+    def close(self) -> None:
+        for process in self._running:
+            _kill(process)
+        self._running.clear()
+        if self._serve is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._serve.pid, signal.SIGCONT)  # a frozen process cannot act on SIGTERM
+            _kill(self._serve)
+            self._serve = None
+
+    # --- commands ---------------------------------------------------------------------------------------------
+
+    def _bw(self) -> BwClient:
+        if self._client is None:
+            raise ClientError(f"{self.name} was used before start().")
+        return self._client
+
+    def _env(self) -> dict[str, str]:
+        return {"BW_SESSION": self._session} if self._session else {}
+
+    def _command_args(self, step: Step) -> list[str]:
+        if step.sync is not None:
+            return ["sync", "--force"] if step.sync.force else ["sync"]
+        if step.create_item is not None:
+            return [
+                "create",
+                "item",
+                _encoded_item(step.create_item.name, step.create_item.username, step.create_item.password),
+            ]
+        if step.delete_item is not None:
+            if not self._items:
+                raise ClientError("delete_item needs an item created earlier in the scenario (a create_item step).")
+            return ["delete", "item", self._items[-1], *(["--permanent"] if step.delete_item.permanent else [])]
+        return ["status"]
+
+    def _finish(self, process: subprocess.Popen[str], args: list[str], started: float) -> CommandResult:
+        shown = "bw " + " ".join(arg if len(arg) < 40 else arg[:20] + "…" for arg in args)
+        try:
+            stdout, stderr = process.communicate(timeout=COMMAND_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            _kill(process)
+            stdout, stderr = process.communicate()
+            raise ClientError(
+                f"`{shown}` did not finish within {COMMAND_TIMEOUT:g} s; it printed {stderr[-400:]!r}."
+            ) from None
+        if args[:2] == ["create", "item"] and process.returncode == 0:
+            with contextlib.suppress(ValueError, KeyError):
+                self._items.append(json.loads(stdout)["id"])
+        return CommandResult(shown, process.returncode, stdout, stderr, time.monotonic() - started)
+
+    def _sleep_at(self, sleep: SleepPlan, processes: list[subprocess.Popen[str]]) -> None:
+        control = self._control
+        assert control is not None
+        match: dict[str, Any] = {"method": sleep.request.method, "path": sleep.request.path}
+        if sleep.request.grant_type:
+            match["grant_type"] = sleep.request.grant_type
+        armed = []
+        if sleep.occurrence > 1:  # let the earlier matching requests through untouched
+            armed.append(control.add_fault(match, {"kind": "delay", "seconds": 0}, sleep.occurrence - 1))
+        armed.append(control.add_fault(match, {"kind": "hold"}, 1))
+        try:
+            held = self._wait_for_hold(control, processes, str(sleep.request))
+            for process in processes:
+                os.kill(process.pid, signal.SIGSTOP)
+            try:
+                sleep.jump(sleep.duration)
+            finally:
+                for process in processes:
+                    os.kill(process.pid, signal.SIGCONT)
+            control.release(held["id"])
+        finally:
+            for fault in armed:
+                with contextlib.suppress(HarnessError):
+                    control.remove_fault(fault["id"])
+
+    def _wait_for_hold(self, control: Control, processes: list[Any], request: str) -> dict[str, Any]:
+        deadline = time.monotonic() + REQUEST_TIMEOUT
+        while time.monotonic() < deadline:
+            held = control.wait_for_holds(1, timeout=1.0)
+            if held:
+                return held[0]
+            if all(_exited(process) for process in processes):
+                break
+        raise ClientError(
+            f"{self.name} never sent {request}: the command ended (or {REQUEST_TIMEOUT:g} s passed) without it, "
+            "so there was no request to sleep on. Check the scenario's sleep_at request against the journal."
+        )
+
+    # --- bw serve ---------------------------------------------------------------------------------------------
+
+    def _start_serve(self) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self._serve = self._bw().start("serve", "--hostname", "127.0.0.1", "--port", str(port), env=self._env())
+        self._serve_url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + COMMAND_TIMEOUT
+        while time.monotonic() < deadline:
+            if self._serve.poll() is not None:
+                _, stderr = self._serve.communicate()
+                raise ClientError(f"`bw serve` exited {self._serve.returncode} at start: {stderr.strip()[-400:]!r}")
+            try:
+                httpx.get(f"{self._serve_url}/status", timeout=1.0)
+                return
+            except httpx.TransportError:
+                time.sleep(0.1)  # the serve process is still starting: poll its port again
+        raise ClientError(f"`bw serve` did not listen on {self._serve_url} within {COMMAND_TIMEOUT:g} s.")
+
+    def _serve_call(self, method: str, path: str, body: Any = None) -> httpx.Response:
+        try:
+            return httpx.request(method, f"{self._serve_url}{path}", json=body, timeout=COMMAND_TIMEOUT)
+        except httpx.HTTPError as exc:
+            raise ClientError(f"`bw serve` did not answer {method} {path}: {exc}") from exc
+
+    def _run_serve(self, step: Step, sleep: SleepPlan | None) -> list[CommandResult]:
+        if step.sync is not None:
+            method, path, body = "POST", "/sync" + ("?force=true" if step.sync.force else ""), None
+        elif step.create_item is not None:
+            item = step.create_item
+            method, path = "POST", "/object/item"
+            body = {"type": 1, "name": item.name, "login": {"username": item.username, "password": item.password}}
+        elif step.delete_item is not None:
+            if not self._items:
+                raise ClientError("delete_item needs an item created earlier in the scenario (a create_item step).")
+            method, path, body = "DELETE", f"/object/item/{self._items[-1]}", None
+        else:
+            method, path, body = "GET", "/status", None
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=step.processes) as pool:
+            futures = [pool.submit(self._serve_call, method, path, body) for _ in range(step.processes)]
+            if sleep is not None:
+                assert self._serve is not None
+                self._sleep_at(sleep, [self._serve])
+            responses = [future.result() for future in futures]
+        results = []
+        for response in responses:
+            text = response.text
+            if step.create_item is not None and response.status_code == 200:
+                with contextlib.suppress(ValueError, KeyError, TypeError):
+                    self._items.append(response.json()["data"]["id"])
+            code = 0 if response.status_code == 200 else 1
+            results.append(CommandResult(f"serve {method} {path}", code, text, "", time.monotonic() - started))
+        return results
+
+    def _checked(self, run: Any, what: str) -> Any:
+        if run.returncode != 0:
+            raise ClientError(
+                f"{self.name} could not {what}: exit {run.returncode}, stderr {run.stderr.strip()[-400:]!r}."
+            )
+        return run
+
+
+def _encoded_item(name: str, username: str, password: str) -> str:
+    item = {"type": 1, "name": name, "notes": None, "login": {"username": username, "password": password}}
+    return base64.b64encode(json.dumps(item).encode()).decode()
+
+
+def _exited(process: Any) -> bool:
+    return bool(process.poll() is not None)
+
+
+def _kill(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGCONT)
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    for stream in (process.stdin, process.stdout, process.stderr):
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()
