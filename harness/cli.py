@@ -1,17 +1,27 @@
 """The `sleepwalk` command line: the only part of the harness that prints.
 
-Results go to stdout, logs to stderr. Exit codes: 0 when everything met its expectation, 1 when something did
-not, 2 on a usage or setup error.
+Results go to stdout, logs to stderr. Exit codes: 0 when every outcome met its expectation, 1 when one did not,
+2 on a usage or setup error.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
+from harness._errors import HarnessError
+from harness._outcome import Verdict
+from harness._profiles import Profile
+from harness._scenario import Scenario, ScenarioError, load_scenario, load_scenarios
+from harness._session import Session
+from harness.clients import parse_client_spec
 from harness.clients.bw import PINNED_VERSIONS, BwError, install
 
 app = typer.Typer(
@@ -19,29 +29,155 @@ app = typer.Typer(
     help="Reproduce Bitwarden 'logged out after the laptop slept' bugs, in virtual time.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+SCENARIO_DIR = Path(os.environ.get("SLEEPWALK_SCENARIOS", Path(__file__).resolve().parent.parent / "scenarios"))
 
 
 @app.callback()
 def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log to stderr.")] = False) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(message, markup=False)
+    return typer.Exit(2)
+
+
+def _scenarios(names: list[str]) -> list[Scenario]:
+    chosen = []
+    for name in names:
+        path = Path(name)
+        if not path.suffix:
+            path = SCENARIO_DIR / f"{name}.yaml"
+            if not path.exists():
+                known = ", ".join(sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml")))
+                raise _fail(f"No scenario {name!r} in {SCENARIO_DIR}; known: {known}.")
+        try:
+            chosen.append(load_scenario(path))
+        except ScenarioError as exc:
+            raise _fail(str(exc)) from exc
+    return chosen
+
+
+def _prepare_clients(clients: list[str]) -> None:
+    """Check every client spec and install CLI versions up front, with a progress display."""
+    for client in clients:
+        try:
+            kind, argument = parse_client_spec(client)
+            if kind == "bw@":
+                with err.status(f"Installing @bitwarden/cli@{argument} (once; reused afterwards)..."):
+                    install(argument)
+        except (HarnessError, BwError, ValueError) as exc:
+            raise _fail(str(exc)) from exc
+
+
+@app.command("list")
+def list_scenarios() -> None:
+    """List the scenarios with their source and the profiles they declare."""
+    try:
+        scenarios = load_scenarios(SCENARIO_DIR)
+    except ScenarioError as exc:
+        raise _fail(str(exc)) from exc
+    table = Table("id", "profiles", "description", "source", box=None)
+    for scenario in scenarios.values():
+        table.add_row(scenario.id, ",".join(scenario.expect), scenario.description, scenario.source)
+    out.print(table)
+
+
+def _print_verdict(verdict: Verdict) -> None:
+    outcome = verdict.outcome
+    mark = "[green]PASS[/green]" if verdict.passed else "[red]FAIL[/red]"
+    state = outcome.state.value if outcome.state else "?"
+    out.print(
+        f"{mark} {escape(outcome.scenario_id)} {escape('[' + outcome.client + ']')} expected {verdict.expected_profile.value}: "
+        f"{state}, exit {outcome.exit_code}, {outcome.wall_seconds:.1f} s wall, "
+        f"{outcome.virtual_seconds:.0f} s virtual"
+    )
+    for problem in verdict.problems:
+        out.print("    " + problem.replace("\n", "\n    "), markup=False)
+
+
+@app.command()
+def run(
+    scenarios: Annotated[list[str], typer.Argument(help="Scenario ids (from scenarios/) or YAML paths.")],
+    client: Annotated[list[str], typer.Option("--client", "-c", help="bw@VERSION; repeat for several.")],
+    expect: Annotated[Profile | None, typer.Option(help="Judge against this profile instead of the client's.")] = None,
+    junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here.")] = None,
+    report_dir: Annotated[Path, typer.Option(help="Journals and results per scenario.")] = Path("reports"),
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Runs in parallel.")] = 1,
+) -> None:
+    """Run scenarios with clients; exit 0 when every outcome met its expectation, 1 when not."""
+    chosen = _scenarios(scenarios)
+    _prepare_clients(client)
+    try:
+        with Session.started() as session:
+            verdicts = session.run_all(
+                chosen, client, jobs=jobs, expect=expect, report_dir=report_dir, on_verdict=_print_verdict
+            )
+    except KeyboardInterrupt:
+        err.print(f"Interrupted: client processes and the server are stopped; partial results in {report_dir}.")
+        raise typer.Exit(130) from None
+    except HarnessError as exc:
+        raise _fail(str(exc)) from exc
+    if junit is not None:
+        from harness._junit import write_junit
+
+        write_junit(verdicts, junit)
+    failed = [verdict for verdict in verdicts if not verdict.passed]
+    out.print(f"{len(verdicts) - len(failed)} passed, {len(failed)} failed")
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
+def matrix(
+    scenario: Annotated[str, typer.Argument(help="Scenario id or YAML path.")],
+    clients: Annotated[str, typer.Option(help="Comma-separated, e.g. bw@2025.12.1,bw@2026.1.0.")],
+    report_dir: Annotated[Path, typer.Option(help="Journals and results per client.")] = Path("reports"),
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1)] = 1,
+) -> None:
+    """Which client versions reproduce the bug (end logged out) and which recover."""
+    chosen = _scenarios([scenario])
+    specs = [spec.strip() for spec in clients.split(",") if spec.strip()]
+    _prepare_clients(specs)
+    try:
+        with Session.started() as session:
+            verdicts = session.run_all(chosen, specs, jobs=jobs, report_dir=report_dir)
+    except HarnessError as exc:
+        raise _fail(str(exc)) from exc
+    table = Table("client", "profile", "outcome", "requests after the sleep", "as expected", box=None)
+    for verdict in verdicts:
+        outcome = verdict.outcome
+        if outcome.error:
+            result = f"error: {outcome.error}"
+        elif outcome.state is not None and outcome.state.value == "logged_out":
+            result = "[red]reproduces: logged out[/red]"
+        else:
+            result = f"[green]recovers: stays {outcome.state.value if outcome.state else '?'}[/green]"
+        requests = ", ".join(str(request) for request in outcome.requests)
+        table.add_row(outcome.client, outcome.profile.value, result, requests, "yes" if verdict.passed else "NO")
+    out.print(table)
+    raise typer.Exit(0 if all(verdict.passed for verdict in verdicts) else 1)
 
 
 @app.command("install-cli")
 def install_cli(
-    versions: Annotated[list[str] | None, typer.Argument(help="@bitwarden/cli versions; the pinned ones by default.")] = None,
+    versions: Annotated[
+        list[str] | None, typer.Argument(help="@bitwarden/cli versions; the pinned ones by default.")
+    ] = None,
 ) -> None:
     """Install @bitwarden/cli versions into the CLI cache (once; later calls reuse them)."""
-    chosen = versions or list(PINNED_VERSIONS)
-    for version in chosen:
+    for version in versions or list(PINNED_VERSIONS):
         with err.status(f"Installing @bitwarden/cli@{version} with npm..."):
             try:
                 bw_js = install(version)
             except BwError as exc:
-                err.print(f"[red]{exc}[/red]")
-                raise typer.Exit(2) from exc
+                raise _fail(str(exc)) from exc
         out.print(f"bw@{version}: {bw_js}")
 
 

@@ -1,0 +1,119 @@
+"""A session: one mock server and many scenario runs against it, in parallel when asked, cleaned up on Ctrl-C.
+
+Each (scenario, client) pair runs in its own world and its own working directory, so `-j 2` gives the same
+verdicts as a sequential run. On an interrupt the session first stops every client process (their runs then
+finish and write their journals while the server still answers), then waits for the runs, then stops the server.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+from harness._control import Control
+from harness._errors import HarnessError
+from harness._outcome import Outcome, Verdict, judge
+from harness._profiles import Profile
+from harness._runner import run_scenario, write_result
+from harness._scenario import Scenario
+from harness._server import ServerProcess
+from harness.clients import make_driver
+from harness.clients.base import ClientDriver
+
+__all__ = ["Session"]
+
+logger = logging.getLogger(__name__)
+
+
+class Session:
+    """Runs scenarios with clients against one server (started here unless given)."""
+
+    def __init__(self, server: ServerProcess, workdir: Path) -> None:
+        self.server = server
+        self.workdir = workdir
+        self._http = server.http()
+        self.control = Control(self._http)
+        self._active: set[ClientDriver] = set()
+        self._lock = threading.Lock()
+
+    @classmethod
+    @contextmanager
+    def started(cls, data_dir: Path | None = None) -> Iterator[Session]:
+        """A session with its own server and scratch directory, both gone afterwards."""
+        with tempfile.TemporaryDirectory(prefix="sleepwalk-") as scratch:
+            root = Path(scratch)
+            server = ServerProcess.start(data_dir or root / "server")
+            try:
+                session = cls(server, root)
+                yield session
+                session.close()
+            finally:
+                server.stop()
+
+    def close(self) -> None:
+        self.stop_clients()
+        self._http.close()
+
+    def stop_clients(self) -> None:
+        """Stop every client process of every run under way (Ctrl-C)."""
+        with self._lock:
+            active = list(self._active)
+        for driver in active:
+            try:
+                driver.close()
+            except Exception:  # a best-effort stop: report and go on with the others
+                logger.exception("Could not stop %s", driver.name)
+
+    def run_one(
+        self, scenario: Scenario, client: str, *, expect: Profile | None = None, report_dir: Path | None = None
+    ) -> Verdict:
+        try:
+            driver = make_driver(client, self.server.ca_cert)
+        except HarnessError as exc:
+            outcome = Outcome(scenario.id, client, expect or Profile.FIXED, (), None, error=str(exc))
+            verdict = judge(scenario, outcome, expect)
+            if report_dir is not None:
+                write_result(verdict, report_dir)
+            return verdict
+        with self._lock:
+            self._active.add(driver)
+        workdir = self.workdir / "runs" / re.sub(r"[^A-Za-z0-9._-]+", "_", f"{scenario.id}-{client}")
+        try:
+            return run_scenario(scenario, driver, self.control, workdir, expect=expect, report_dir=report_dir)
+        finally:
+            with self._lock:
+                self._active.discard(driver)
+
+    def run_all(
+        self,
+        scenarios: list[Scenario],
+        clients: list[str],
+        *,
+        jobs: int = 1,
+        expect: Profile | None = None,
+        report_dir: Path | None = None,
+        on_verdict: Callable[[Verdict], None] | None = None,
+    ) -> list[Verdict]:
+        """Every scenario with every client; verdicts in the order of the pairs."""
+        pairs = [(scenario, client) for scenario in scenarios for client in clients]
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures: list[Future[Verdict]] = [
+                pool.submit(self.run_one, scenario, client, expect=expect, report_dir=report_dir)
+                for scenario, client in pairs
+            ]
+            if on_verdict is not None:
+                for future in futures:
+                    future.add_done_callback(lambda done: on_verdict(done.result()) if not done.exception() else None)
+            try:
+                return [future.result() for future in futures]
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                self.stop_clients()
+                raise
