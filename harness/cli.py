@@ -94,8 +94,9 @@ def _print_verdict(verdict: Verdict) -> None:
     outcome = verdict.outcome
     mark = "[green]PASS[/green]" if verdict.passed else "[red]FAIL[/red]"
     state = outcome.state.value if outcome.state else "?"
+    name = escape(f"{outcome.scenario_id} [{outcome.client}]")
     out.print(
-        f"{mark} {escape(outcome.scenario_id)} {escape('[' + outcome.client + ']')} expected {verdict.expected_profile.value}: "
+        f"{mark} {name} expected {verdict.expected_profile.value}: "
         f"{state}, exit {outcome.exit_code}, {outcome.wall_seconds:.1f} s wall, "
         f"{outcome.virtual_seconds:.0f} s virtual"
     )
