@@ -16,6 +16,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
+
 from harness._control import Control
 from harness._errors import HarnessError
 from harness._outcome import Outcome, Verdict, judge
@@ -23,7 +25,7 @@ from harness._profiles import Profile
 from harness._runner import run_scenario, write_result
 from harness._scenario import Scenario
 from harness._server import ServerProcess
-from harness.clients import make_driver
+from harness.clients import DriverContext, make_driver
 from harness.clients.base import ClientDriver
 
 __all__ = ["Session"]
@@ -32,13 +34,17 @@ logger = logging.getLogger(__name__)
 
 
 class Session:
-    """Runs scenarios with clients against one server (started here unless given)."""
+    """Runs scenarios with clients against one server, reached through `http`.
 
-    def __init__(self, server: ServerProcess, workdir: Path) -> None:
-        self.server = server
+    `http` is a client of a live server (`Session.started()` starts one) or FastAPI's in-process `TestClient`,
+    in which case only in-process clients (the reference client) can run: processes need a real socket.
+    """
+
+    def __init__(self, http: httpx.Client, workdir: Path, *, ca_cert: Path | None = None) -> None:
+        self.http = http
         self.workdir = workdir
-        self._http = server.http()
-        self.control = Control(self._http)
+        self.context = DriverContext(http, ca_cert)
+        self.control = Control(http)
         self._active: set[ClientDriver] = set()
         self._lock = threading.Lock()
 
@@ -50,15 +56,14 @@ class Session:
             root = Path(scratch)
             server = ServerProcess.start(data_dir or root / "server")
             try:
-                session = cls(server, root)
-                yield session
-                session.close()
+                with server.http() as http:
+                    session = cls(http, root, ca_cert=server.ca_cert)
+                    try:
+                        yield session
+                    finally:
+                        session.stop_clients()
             finally:
                 server.stop()
-
-    def close(self) -> None:
-        self.stop_clients()
-        self._http.close()
 
     def stop_clients(self) -> None:
         """Stop every client process of every run under way (Ctrl-C)."""
@@ -74,7 +79,7 @@ class Session:
         self, scenario: Scenario, client: str, *, expect: Profile | None = None, report_dir: Path | None = None
     ) -> Verdict:
         try:
-            driver = make_driver(client, self.server.ca_cert)
+            driver = make_driver(client, self.context)
         except HarnessError as exc:
             outcome = Outcome(scenario.id, client, expect or Profile.FIXED, (), None, error=str(exc))
             verdict = judge(scenario, outcome, expect)

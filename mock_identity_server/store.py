@@ -79,20 +79,21 @@ class Cipher:
 class Store:
     """Accounts, grants and ciphers of one world."""
 
-    def __init__(self) -> None:
+    def __init__(self, key_cache: dict[AccountSpec, AccountKeys] | None = None) -> None:
         self.accounts: dict[str, Account] = {}
         self.grants: dict[str, RefreshGrant] = {}
         self.ciphers: dict[str, Cipher] = {}
-        self._keys_cache: dict[AccountSpec, AccountKeys] = {}
+        # Key derivation costs a PBKDF2/Argon2 run; worlds seeded with the same spec, and world resets, share the
+        # result (the keys are a pure function of the spec but for the random user key, which may be shared).
+        self.key_cache: dict[AccountSpec, AccountKeys] = {} if key_cache is None else key_cache
 
     def create_account(self, spec: AccountSpec, now: datetime, *, account_id: str | None = None) -> Account:
         if self.find_account(spec.email) is not None:
             raise ValueError(f"An account for {spec.email!r} exists already; use another email address.")
-        keys = self._keys_cache.get(spec)
+        keys = self.key_cache.get(spec)
         if keys is None:
-            # Key derivation costs a PBKDF2/Argon2 run; a world reset recreates the same spec, so keep the keys.
             keys = derive_account_keys(spec.email, spec.password, spec.kdf, shared_rsa_key_pair())
-            self._keys_cache[spec] = keys
+            self.key_cache[spec] = keys
         account = Account(
             id=account_id or str(uuid.uuid4()),
             spec=spec,

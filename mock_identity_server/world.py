@@ -72,18 +72,12 @@ class World:
         # A new signing key: tokens issued before the reset belong to a world that no longer exists.
         self.signer = TokenSigner()
         seeded_id = self.seeded_account.id if self.seeded_account else None
-        self.store = _fresh_store_keeping_keys(self.store)
+        self.store = Store(self.store.key_cache)
         self._seed(seeded_id)
 
     def _seed(self, account_id: str | None = None) -> None:
         if self.seed is not None:
             self.seeded_account = self.store.create_account(self.seed, self.clock.now(), account_id=account_id)
-
-
-def _fresh_store_keeping_keys(old: Store) -> Store:
-    fresh = Store()
-    fresh._keys_cache = old._keys_cache  # derived keys are pure functions of the spec: reuse them
-    return fresh
 
 
 class Worlds:
@@ -107,7 +101,7 @@ class Worlds:
             raise WorldError(f"World id {chosen!r} is not allowed; use 1 to 64 letters, digits, '-' or '_'.")
         if chosen in self._worlds:
             raise WorldError(f"World {chosen!r} exists already; pick another id or delete it first.")
-        world = World(id=chosen, clock=clock, settings=settings, seed=seed)
+        world = World(id=chosen, clock=clock, settings=settings, seed=seed, store=Store(self.default.store.key_cache))
         self._worlds[chosen] = world
         return world
 

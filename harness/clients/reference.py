@@ -1,0 +1,237 @@
+"""The reference client as a scenario client: `reference:legacy`, `reference:fixed`, `reference:mobile`.
+
+It plays the CLI's commands (sync, create, delete, status) with the request sequences of client-behavior.md §10
+on top of the `ApiModel`, in virtual time: its clock is injected, and a sleep at a request happens in its
+`before_send` hook — after the request was built with its token, before it is sent — with no threads and no
+waiting. In `command` mode each command is a new "process" (fresh in-memory state over the stored state, as a
+new `bw` process reads data.json); in `serve` mode one process lives through the scenario.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import httpx
+
+from harness._control import Control, WorldInfo
+from harness._errors import ClientError
+from harness._outcome import CommandResult
+from harness._profiles import Profile
+from harness._scenario import ClientSetup, ClientState, Step
+from harness.clients._kdf import login_password_hash
+from harness.clients._reference_model import ApiError, ApiModel, ClientClock, Storage
+from harness.clients.base import SleepPlan
+
+__all__ = ["ReferenceDriver"]
+
+
+class ReferenceDriver:
+    """The reference model of a Bitwarden client, driven through a scenario."""
+
+    realtime = False
+
+    def __init__(self, profile: Profile, http: httpx.Client) -> None:
+        self.profile = profile
+        self.name = f"reference:{profile.value}"
+        self.http = http
+        self.clock = ClientClock(0.0)
+        self.storage = Storage()
+        self._prefix = ""
+        self._setup = ClientSetup()
+        self._serve: ApiModel | None = None
+        self._items: list[str] = []
+
+    # --- protocol ---------------------------------------------------------------------------------------------
+
+    def start(self, world: WorldInfo, control: Control, workdir: Path, setup: ClientSetup) -> None:
+        self._prefix = world.prefix
+        self._setup = setup
+        self.clock = ClientClock(control.clock()["epoch"])
+        account = world.account
+        model = self._process(None, [])
+        try:
+            if setup.login == "apikey":
+                api_key = account["api_key"]
+                model.store(api_key=(api_key["client_id"], api_key["client_secret"]))
+                model.refresh()
+                model.store(user_id=account["id"], email=account["email"])
+            else:
+                self._password_login(model, account["email"], account["password"])
+            # Login ends with a forced sync that skips the refresh (client-behavior.md §10).
+            model.request("GET", "/api/sync?excludeDomains=true")
+            model.store(last_sync_ms=self._now_ms())
+        except ApiError as exc:
+            raise ClientError(f"{self.name} could not log in: {exc}") from exc
+        self.storage = model.storage
+        if setup.mode == "serve":
+            self._serve = self._process(None, [])
+
+    def run(self, step: Step, sleep: SleepPlan | None) -> list[CommandResult]:
+        hook = _sleep_hook(sleep, self._prefix) if sleep is not None else None
+        if self._serve is not None:
+            self._serve.before_send = hook or (lambda request: None)
+            with ThreadPoolExecutor(max_workers=step.processes) as pool:
+                return list(pool.map(lambda _: self._command(self._serve_model(), step, []), range(step.processes)))
+        # Separate processes each start from what is stored, and the last one to finish writes it back.
+        warnings: list[list[str]] = [[] for _ in range(step.processes)]
+        models = [self._process(hook, warnings[index]) for index in range(step.processes)]
+        results = [self._command(model, step, warnings[index]) for index, model in enumerate(models)]
+        self.storage = models[-1].storage if step.processes == 1 else _last_writer(models)
+        return results
+
+    def shift_clock(self, seconds: float) -> None:
+        self.clock.shift(seconds)
+
+    def suspend(self) -> None:
+        """Nothing runs between steps in-process: a suspended model is one that is not called."""
+
+    def resume(self) -> None:
+        """See `suspend`."""
+
+    def state(self) -> ClientState:
+        storage = self._current_storage()
+        if storage.access_token is None:
+            return ClientState.LOGGED_OUT
+        return ClientState.UNLOCKED if storage.unlocked else ClientState.LOCKED
+
+    def logout_reason(self) -> str | None:
+        return self._current_storage().logout_reason
+
+    def close(self) -> None:
+        self._serve = None
+
+    # --- commands ---------------------------------------------------------------------------------------------
+
+    def _process(self, hook: Callable[[httpx.Request], None] | None, warnings: list[str]) -> ApiModel:
+        return ApiModel(
+            self.profile, self.http, self._prefix, self.clock, self.storage, before_send=hook, warn=warnings.append
+        )
+
+    def _serve_model(self) -> ApiModel:
+        assert self._serve is not None
+        return self._serve
+
+    def _current_storage(self) -> Storage:
+        return self._serve.storage if self._serve is not None else self.storage
+
+    def _now_ms(self) -> int:
+        return int(self.clock.now() * 1000)
+
+    def _password_login(self, model: ApiModel, email: str, password: str) -> None:
+        prelogin = model.request(
+            "POST", "/identity/accounts/prelogin/password", json_body={"email": email}, authed=False
+        )
+        form = {
+            "scope": "api offline_access",
+            "client_id": "cli",
+            "deviceType": "25",
+            "deviceIdentifier": "sleepwalk-ref",
+            "deviceName": "linux",
+            "grant_type": "password",
+            "username": email,
+            "password": login_password_hash(email, password, prelogin),
+        }
+        response = model.http.post(f"{self._prefix}/identity/connect/token", data=form)
+        if response.status_code != 200:
+            raise ApiError(
+                f"password grant answered {response.status_code}: {response.text[:200]}", response.status_code
+            )
+        body = response.json()
+        model.store(
+            access_token=body["access_token"], refresh_token=body.get("refresh_token"), unlocked=True, email=email
+        )
+
+    def _command(self, model: ApiModel, step: Step, warnings: list[str]) -> CommandResult:
+        name, run = self._plan(model, step)
+        if step.status is None and not model.logged_in:
+            return CommandResult(name, 1, "", "You are not logged in.")
+        try:
+            stdout = run()
+        except ApiError as exc:
+            failure = f"Syncing failed: {exc}" if step.sync is not None else str(exc)
+            return CommandResult(name, 1, "", "\n".join([*warnings, failure]))
+        return CommandResult(name, 0, stdout, "\n".join(warnings))
+
+    def _plan(self, model: ApiModel, step: Step) -> tuple[str, Callable[[], str]]:
+        if step.sync is not None:
+            force = step.sync.force
+            return ("bw sync --force" if force else "bw sync"), lambda: self._sync(model, force)
+        if step.create_item is not None:
+            item = step.create_item
+            body = {
+                "type": 1,
+                "name": item.name,
+                "notes": None,
+                "login": {"username": item.username, "password": item.password},
+            }
+
+            def create() -> str:
+                created = model.request("POST", "/api/ciphers", json_body=body)
+                self._items.append(created["id"])
+                return str(created["id"])
+
+            return "bw create item", create
+        if step.delete_item is not None:
+            permanent = step.delete_item.permanent
+
+            def delete() -> str:
+                if not self._items:
+                    raise ClientError("delete_item needs an item created earlier in the scenario (a create_item step).")
+                item_id = self._items[-1]
+                if permanent:
+                    model.request("DELETE", f"/api/ciphers/{item_id}", has_response=False)
+                else:
+                    model.request("PUT", f"/api/ciphers/{item_id}/delete", has_response=False)
+                return ""
+
+            return "bw delete item", delete
+        return "bw status", lambda: self.state().value
+
+    def _sync(self, model: ApiModel, force: bool) -> str:
+        """`bw sync`: revision date first when unforced and synced before; then an unconditional refresh and sync."""
+        last_sync = model.storage.last_sync_ms
+        if not force and last_sync is not None:
+            revision = model.request("GET", "/api/accounts/revision-date")
+            if isinstance(revision, int | float) and revision < 0:
+                model.logout("accountDeleted")
+                raise ApiError("Account deleted.")
+            if isinstance(revision, int | float) and revision <= last_sync:
+                return "Syncing complete."
+        model.refresh()
+        model.request("GET", "/api/sync?excludeDomains=true")
+        model.store(last_sync_ms=self._now_ms())
+        return "Syncing complete."
+
+
+def _last_writer(models: list[ApiModel]) -> Storage:
+    # Processes sharing one data file: a logout written by any of them is not undone by the others' tokens in a
+    # way the CLI would notice, so the most logged-out state wins (real-cli.md §15.2: both CLIs end logged out).
+    logged_out = [model.storage for model in models if model.storage.access_token is None]
+    return logged_out[-1] if logged_out else models[-1].storage
+
+
+def _sleep_hook(plan: SleepPlan, prefix: str) -> Callable[[httpx.Request], None]:
+    seen = 0
+    done = False
+
+    def before_send(request: httpx.Request) -> None:
+        nonlocal seen, done
+        if done or request.method != plan.request.method:
+            return
+        path = request.url.path.removeprefix(prefix)
+        if not fnmatch.fnmatchcase(path, plan.request.path):
+            return
+        if plan.request.grant_type is not None:
+            grant = parse_qs(request.content.decode()).get("grant_type", [None])[0]
+            if grant != plan.request.grant_type:
+                return
+        seen += 1
+        if seen == plan.occurrence:
+            done = True
+            plan.jump(plan.duration)
+
+    return before_send
