@@ -74,8 +74,9 @@ class ServerProcess:
     def ssl_context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=str(self.ca_cert))
 
-    def http(self, timeout: float = 60.0) -> httpx.Client:
-        return httpx.Client(base_url=self.url, verify=self.ssl_context(), timeout=timeout)
+    def http(self, base_url: str | None = None, *, timeout: float = 60.0) -> httpx.Client:
+        """An HTTPS client trusting the server's CA, for the server's root or a world's `base_url`."""
+        return httpx.Client(base_url=base_url or self.url, verify=self.ssl_context(), timeout=timeout)
 
     def stop(self) -> None:
         if self._process.poll() is None:

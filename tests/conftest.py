@@ -6,22 +6,16 @@ the real CLI meet it; each test that needs isolation gets its own world on it.
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import ssl
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from harness._server import ServerProcess
 from mock_identity_server import create_app
 from mock_identity_server.clock import VirtualClock
 from mock_identity_server.crypto import KdfSettings
@@ -56,18 +50,7 @@ def client(app: Any) -> Iterator[TestClient]:
         yield test_client
 
 
-@dataclass(frozen=True)
-class LiveServer:
-    url: str
-    ca_cert: Path
-    pid: int
-    account: dict[str, str]
-
-    def ssl_context(self) -> ssl.SSLContext:
-        return ssl.create_default_context(cafile=str(self.ca_cert))
-
-    def http(self, base_url: str | None = None) -> httpx.Client:
-        return httpx.Client(base_url=base_url or self.url, verify=self.ssl_context(), timeout=30)
+LiveServer = ServerProcess
 
 
 @dataclass(frozen=True)
@@ -86,33 +69,9 @@ class LiveWorld:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    data_dir = tmp_path_factory.mktemp("server")
-    log_path = data_dir / "server.log"
-    with log_path.open("w") as log:  # a file, not a pipe: an unread pipe would fill up and stall the server
-        process = subprocess.Popen(
-            [sys.executable, "-m", "mock_identity_server", "--port", "0", "--data-dir", str(data_dir), "--json"],
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-        )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        if not line:
-            process.wait(timeout=10)
-            pytest.fail(f"The mock server did not start; it said: {log_path.read_text().strip()!r}")
-        facts = json.loads(line)
-        yield LiveServer(facts["url"], Path(facts["ca_cert"]), process.pid, facts["account"])
-    finally:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    with ServerProcess.start(tmp_path_factory.mktemp("server")) as server:
+        yield server
 
 
 def make_world(server: LiveServer, **request: Any) -> LiveWorld:
