@@ -25,6 +25,7 @@ class WorldInfo:
     base_url: str
     prefix: str
     account: dict[str, Any]
+    settings: dict[str, Any]
 
 
 class Control:
@@ -56,7 +57,7 @@ class Control:
         data = self._call("POST", "/worlds", json=body)
         base_url: str = data["base_url"]
         prefix = f"/w/{data['id']}"
-        return WorldInfo(data["id"], base_url, prefix, data["account"] or {})
+        return WorldInfo(data["id"], base_url, prefix, data["account"] or {}, data["settings"])
 
     def delete_world(self, world_id: str) -> None:
         self._call("DELETE", f"/worlds/{world_id}")

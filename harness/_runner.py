@@ -53,7 +53,7 @@ def run_scenario(
         )
         world_control = control.for_world(world)
         virtual_start = world_control.clock()["epoch"]
-        driver.start(world, world_control, workdir, scenario.client)
+        _log_in(driver, world, world_control, workdir, scenario)
         play(scenario.setup, driver, world_control)
         mark = world_control.last_seq()
         commands = play(scenario.steps, driver, world_control)
@@ -90,6 +90,20 @@ def run_scenario(
     return verdict
 
 
+def _log_in(driver: ClientDriver, world: WorldInfo, control: Control, workdir: Path, scenario: Scenario) -> None:
+    login_lifetime = scenario.server.login_lifetime
+    if login_lifetime is None:
+        driver.start(world, control, workdir, scenario.client)
+        return
+    lifetime = control.change_settings({"access_token_lifetime": login_lifetime})
+    scenario_lifetime = world.settings["access_token_lifetime"]
+    try:
+        driver.start(world, control, workdir, scenario.client)
+    finally:
+        lifetime = control.change_settings({"access_token_lifetime": scenario_lifetime})
+    logger.debug("logged in under %s s tokens, now %s s", login_lifetime, lifetime["access_token_lifetime"])
+
+
 def play(steps: list[Step], driver: ClientDriver, control: Control) -> list[CommandResult]:
     """Carry out `steps` in order; returns the results of the commands among them."""
     results: list[CommandResult] = []
@@ -104,7 +118,7 @@ def play(steps: list[Step], driver: ClientDriver, control: Control) -> list[Comm
                     control.advance(seconds)
                     driver.shift_clock(seconds)
 
-                plan = SleepPlan(sleep_at.request, sleep_at.duration, sleep_at.occurrence, jump)
+                plan = SleepPlan(sleep_at.request, sleep_at.duration, sleep_at.occurrence, jump, sleep_at.count)
             results.extend(driver.run(step, plan))
         elif action == "sleep":
             assert step.sleep is not None

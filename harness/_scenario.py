@@ -133,6 +133,12 @@ class SleepAt(BaseModel):
     request: Request
     duration: Duration
     occurrence: int = Field(default=1, ge=1, description="Which matching request to catch (1 = the first).")
+    count: int = Field(
+        default=1,
+        ge=1,
+        le=8,
+        description="Sleep once this many matching requests are in flight together, then release them all.",
+    )
 
 
 class SyncArgs(BaseModel):
@@ -237,6 +243,15 @@ class ServerSetup(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     preset: Literal["official", "vaultwarden", "strict"] | None = None
     settings: dict[str, Any] = Field(default_factory=dict)
+    login_lifetime: Duration | None = Field(
+        default=None,
+        description=(
+            "Access-token lifetime while the client logs in (null: the scenario's own); the scenario's lifetime "
+            "applies from the first setup step, so a setup step must refresh (a forced sync does). Real CLIs crash "
+            "now and then when logging in with tokens under 5 minutes (real-cli.md §15.12): scenarios with short "
+            "tokens set this to 1h."
+        ),
+    )
 
 
 class ClientSetup(BaseModel):

@@ -44,31 +44,35 @@ def sleep_through_hold(
     armed = []
     if sleep.occurrence > 1:  # let the earlier matching requests through untouched
         armed.append(control.add_fault(match, {"kind": "delay", "seconds": 0}, sleep.occurrence - 1))
-    armed.append(control.add_fault(match, {"kind": "hold"}, 1))
+    armed.append(control.add_fault(match, {"kind": "hold"}, sleep.count))
     try:
         start()
-        held = _wait_for_hold(control, str(sleep.request), client, finished)
+        held = _wait_for_holds(control, sleep, client, finished)
         freeze()
         try:
             sleep.jump(sleep.duration)
         finally:
             thaw()
-        control.release(held["id"])
+        for request in held:
+            control.release(request["id"])
     finally:
         for fault in armed:
             with contextlib.suppress(HarnessError):
                 control.remove_fault(fault["id"])
 
 
-def _wait_for_hold(control: Control, request: str, client: str, finished: Callable[[], bool]) -> dict[str, Any]:
+def _wait_for_holds(
+    control: Control, sleep: SleepPlan, client: str, finished: Callable[[], bool]
+) -> list[dict[str, Any]]:
     deadline = time.monotonic() + REQUEST_TIMEOUT
     while time.monotonic() < deadline:
-        held = control.wait_for_holds(1, timeout=1.0)
+        held = control.wait_for_holds(sleep.count, timeout=1.0)
         if held:
-            return held[0]
+            return held
         if finished():
             break
+    count = "" if sleep.count == 1 else f"{sleep.count} times "
     raise ClientError(
-        f"{client} never sent {request}: it finished (or {REQUEST_TIMEOUT:g} s passed) without it, so there was "
-        "no request to sleep on. Check the scenario's sleep_at request against the journal."
+        f"{client} never sent {sleep.request} {count}: it finished (or {REQUEST_TIMEOUT:g} s passed) without it, so "
+        "there was no request to sleep on. Check the scenario's sleep_at request against the journal."
     )

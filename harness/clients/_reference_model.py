@@ -189,8 +189,9 @@ class ApiModel:
 
     def _refresh_failed(self, response: httpx.Response, *, api_key: bool) -> None:
         status = response.status_code
-        error = _json(response).get("error") if status == 400 else None
-        message = f"Refresh failed with {status} {error or ''}".strip()
+        body = _json(response)
+        error = body.get("error") if status == 400 and isinstance(body, dict) else None
+        message = _message(response)
         if api_key:  # an API-key re-login never logs out, before or after the fix (client-behavior.md §4)
             raise ApiError(message, status)
         if self.profile is Profile.LEGACY and (error == "invalid_grant" or status in (401, 403)):
@@ -227,8 +228,11 @@ class ApiModel:
         self.before_send(request)
         try:
             return self.http.send(request)
-        except httpx.TransportError as exc:
-            raise ApiError(f"{request.method} {request.url.path} failed: {exc}") from exc
+        except Exception as exc:
+            # Whatever keeps an answer from arriving is a network error to a client: a reset socket on a live
+            # server, or the exception an in-process server raises where it would drop the connection.
+            # The wording is node-fetch's, as the CLI prints it.
+            raise ApiError(f"FetchError: request to {request.url} failed, reason: socket hang up") from exc
 
     def request(
         self, method: str, path: str, *, json_body: Any = None, authed: bool = True, has_response: bool = True
@@ -263,9 +267,10 @@ def _json(response: httpx.Response) -> Any:
 
 
 def _message(response: httpx.Response) -> str:
-    body = _json(response)
+    """What the CLI prints for a failed response: the body's message, else the ErrorResponse as JSON."""
+    body = _json(response) if response.content else None
     if isinstance(body, dict):
         message = body.get("message") or body.get("Message") or (body.get("ErrorModel") or {}).get("Message")
         if message:
             return str(message)
-    return json.dumps({"response": None, "statusCode": response.status_code}, separators=(",", ":"))
+    return json.dumps({"response": body, "statusCode": response.status_code}, separators=(",", ":"))

@@ -23,12 +23,17 @@ __all__ = ["ClientDriver", "SleepPlan"]
 
 @dataclass(frozen=True)
 class SleepPlan:
-    """Sleep `duration` seconds while the `occurrence`-th request matching `request` is in flight."""
+    """Sleep `duration` seconds while the `occurrence`-th request matching `request` is in flight.
+
+    With `count` > 1, the sleep starts once that many matching requests are in flight together (concurrent
+    requests or processes caught at the same moment) and all of them are released after it.
+    """
 
     request: RequestPattern
     duration: float
     occurrence: int
     jump: Callable[[float], None]
+    count: int = 1
 
 
 class ClientDriver(Protocol):

@@ -17,17 +17,19 @@ import signal
 import socket
 import subprocess
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from harness._control import Control, WorldInfo
-from harness._errors import ClientError, HarnessError
+from harness._errors import ClientError
 from harness._outcome import CommandResult
 from harness._profiles import Profile, cli_profile
 from harness._scenario import ClientSetup, ClientState, Step
+from harness.clients._held_sleep import sleep_through_hold
 from harness.clients.base import SleepPlan
 from harness.clients.bw import BwClient, BwError, install
 
@@ -36,9 +38,8 @@ __all__ = ["BitwardenCliDriver"]
 logger = logging.getLogger(__name__)
 
 _STATES = {"unlocked": ClientState.UNLOCKED, "locked": ClientState.LOCKED, "unauthenticated": ClientState.LOGGED_OUT}
-#: How long a command may run, and how long a sleep waits for its request to reach the server (real seconds).
+#: How long a command may run (real seconds).
 COMMAND_TIMEOUT = 120.0
-REQUEST_TIMEOUT = 60.0
 
 
 class BitwardenCliDriver:
@@ -88,12 +89,18 @@ class BitwardenCliDriver:
         if self._setup.mode == "serve":
             return self._run_serve(step, sleep)
         args = self._command_args(step)
-        processes = [self._bw().start(*args, env=self._env()) for _ in range(step.processes)]
-        self._running.extend(processes)
+        processes: list[subprocess.Popen[str]] = []
+
+        def start() -> None:
+            processes.extend(self._bw().start(*args, env=self._env()) for _ in range(step.processes))
+            self._running.extend(processes)
+
         started = time.monotonic()
         try:
-            if sleep is not None:
-                self._sleep_at(sleep, processes)
+            if sleep is None:
+                start()
+            else:
+                self._sleep_at(sleep, start, finished=lambda: all(_exited(p) for p in processes), frozen=processes)
             return [self._finish(process, args, started) for process in processes]
         finally:
             for process in processes:
@@ -181,42 +188,29 @@ class BitwardenCliDriver:
                 self._items.append(json.loads(stdout)["id"])
         return CommandResult(shown, process.returncode, stdout, stderr, time.monotonic() - started)
 
-    def _sleep_at(self, sleep: SleepPlan, processes: list[subprocess.Popen[str]]) -> None:
-        control = self._control
-        assert control is not None
-        match: dict[str, Any] = {"method": sleep.request.method, "path": sleep.request.path}
-        if sleep.request.grant_type:
-            match["grant_type"] = sleep.request.grant_type
-        armed = []
-        if sleep.occurrence > 1:  # let the earlier matching requests through untouched
-            armed.append(control.add_fault(match, {"kind": "delay", "seconds": 0}, sleep.occurrence - 1))
-        armed.append(control.add_fault(match, {"kind": "hold"}, 1))
-        try:
-            held = self._wait_for_hold(control, processes, str(sleep.request))
-            for process in processes:
-                os.kill(process.pid, signal.SIGSTOP)
-            try:
-                sleep.jump(sleep.duration)
-            finally:
-                for process in processes:
-                    os.kill(process.pid, signal.SIGCONT)
-            control.release(held["id"])
-        finally:
-            for fault in armed:
-                with contextlib.suppress(HarnessError):
-                    control.remove_fault(fault["id"])
+    def _sleep_at(
+        self,
+        sleep: SleepPlan,
+        start: Callable[[], None],
+        *,
+        finished: Callable[[], bool],
+        frozen: list[subprocess.Popen[str]],
+    ) -> None:
+        assert self._control is not None
 
-    def _wait_for_hold(self, control: Control, processes: list[Any], request: str) -> dict[str, Any]:
-        deadline = time.monotonic() + REQUEST_TIMEOUT
-        while time.monotonic() < deadline:
-            held = control.wait_for_holds(1, timeout=1.0)
-            if held:
-                return held[0]
-            if all(_exited(process) for process in processes):
-                break
-        raise ClientError(
-            f"{self.name} never sent {request}: the command ended (or {REQUEST_TIMEOUT:g} s passed) without it, "
-            "so there was no request to sleep on. Check the scenario's sleep_at request against the journal."
+        def signal_all(signum: int) -> None:
+            for process in frozen:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(process.pid, signum)
+
+        sleep_through_hold(
+            self._control,
+            sleep,
+            client=self.name,
+            start=start,
+            finished=finished,
+            freeze=lambda: signal_all(signal.SIGSTOP),
+            thaw=lambda: signal_all(signal.SIGCONT),
         )
 
     # --- bw serve ---------------------------------------------------------------------------------------------
@@ -260,10 +254,17 @@ class BitwardenCliDriver:
             method, path, body = "GET", "/status", None
         started = time.monotonic()
         with ThreadPoolExecutor(max_workers=step.processes) as pool:
-            futures = [pool.submit(self._serve_call, method, path, body) for _ in range(step.processes)]
-            if sleep is not None:
+            futures: list[Future[httpx.Response]] = []
+
+            def start() -> None:
+                futures.extend(pool.submit(self._serve_call, method, path, body) for _ in range(step.processes))
+
+            if sleep is None:
+                start()
+            else:
                 assert self._serve is not None
-                self._sleep_at(sleep, [self._serve])
+                done = lambda: all(future.done() for future in futures)  # noqa: E731 - a one-line predicate
+                self._sleep_at(sleep, start, finished=done, frozen=[self._serve])
             responses = [future.result() for future in futures]
         results = []
         for response in responses:
