@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 ARGS ?=
 
-.PHONY: install cli test check format serve bench clean
+.PHONY: install cli test check format serve repro bench clean
 
 install: $(VENV)/.installed cli
 
@@ -30,6 +30,12 @@ check: $(VENV)/.installed
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# The main job: the flagship sleep on the last CLI before the fix and the first with it.
+SCENARIO ?= sleep-before-send
+CLIENTS ?= bw@2025.12.1,bw@2026.1.0
+repro: install
+	$(VENV)/bin/sleepwalk matrix $(SCENARIO) --clients $(CLIENTS) -j 2 --report-dir reports/repro
 
 serve: $(VENV)/.installed
 	$(PY) -m mock_identity_server $(ARGS)

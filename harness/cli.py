@@ -151,19 +151,31 @@ def matrix(
             verdicts = session.run_all(chosen, specs, jobs=jobs, report_dir=report_dir)
     except HarnessError as exc:
         raise _fail(str(exc)) from exc
-    table = Table("client", "profile", "outcome", "requests after the sleep", "as expected", box=None)
+    out.print(f"{chosen[0].id}: {chosen[0].description}\n  source: {chosen[0].source}\n", markup=False)
     for verdict in verdicts:
         outcome = verdict.outcome
-        if outcome.error:
-            result = f"error: {outcome.error}"
-        elif outcome.state is not None and outcome.state.value == "logged_out":
-            result = "[red]reproduces: logged out[/red]"
-        else:
-            result = f"[green]recovers: stays {outcome.state.value if outcome.state else '?'}[/green]"
-        requests = ", ".join(str(request) for request in outcome.requests)
-        table.add_row(outcome.client, outcome.profile.value, result, requests, "yes" if verdict.passed else "NO")
-    out.print(table)
+        verdict_text = "[green]as expected[/green]" if verdict.passed else "[red]NOT as expected[/red]"
+        out.print(f"{escape(outcome.client)} ({outcome.profile.value}): {_matrix_summary(verdict)}  [{verdict_text}]")
+        for request in outcome.requests:
+            out.print(f"    {request}", markup=False)
+        for problem in verdict.problems:
+            out.print("    " + problem.replace("\n", "\n    "), markup=False)
     raise typer.Exit(0 if all(verdict.passed for verdict in verdicts) else 1)
+
+
+def _matrix_summary(verdict: Verdict) -> str:
+    outcome = verdict.outcome
+    if outcome.error:
+        return f"[yellow]could not run: {escape(outcome.error)}[/yellow]"
+    if outcome.state is None:
+        return "[yellow]final state unknown[/yellow]"
+    if outcome.state.value == "logged_out":
+        return f"[red]reproduces the bug: logged out[/red] (exit {outcome.exit_code})"
+    requests = outcome.requests
+    rejected = next((index for index, request in enumerate(requests) if request.status == 401), None)
+    recovered = rejected is not None and any(request.path.endswith("/connect/token") for request in requests[rejected:])
+    how = "refreshed, retried and " if recovered else ""
+    return f"[green]recovers: {how}stays {outcome.state.value}[/green] (exit {outcome.exit_code})"
 
 
 @app.command("install-cli")
