@@ -171,7 +171,7 @@ class FaultStep(BaseModel):
     times: int | None = 1
 
 
-COMMANDS = ("sync", "create_item", "delete_item", "status")
+COMMANDS = ("login", "sync", "create_item", "delete_item", "status")
 CLOCK_ACTIONS = ("sleep", "advance", "skew")
 SERVER_ACTIONS = ("fault", "settings", "revoke", "rotate_stamp")
 ACTIONS = COMMANDS + CLOCK_ACTIONS + SERVER_ACTIONS
@@ -180,13 +180,15 @@ ACTIONS = COMMANDS + CLOCK_ACTIONS + SERVER_ACTIONS
 class Step(BaseModel):
     """One thing that happens: a client command, time passing, or a change at the server.
 
-    Commands: `sync`, `create_item`, `delete_item`, `status`. Time: `sleep` (host asleep: client frozen, both
-    clocks jump), `advance` (awake time passes: both clocks move), `skew` (only the server clock moves).
+    Commands: `login` (the world's account), `sync`, `create_item`, `delete_item`, `status`. Time: `sleep` (host
+    asleep: client frozen, both clocks jump), `advance` (awake time passes: both clocks move), `skew` (only the
+    server clock moves).
     Server: `fault`, `settings`, `revoke` (refresh tokens), `rotate_stamp` (security stamp).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    login: Empty | None = None
     sync: SyncArgs | None = None
     create_item: CreateItemArgs | None = None
     delete_item: DeleteItemArgs | None = None
@@ -256,7 +258,9 @@ class ServerSetup(BaseModel):
 
 class ClientSetup(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    login: Literal["password", "apikey"] = "password"
+    login: Literal["password", "apikey", "none"] = Field(
+        default="password", description="How the client logs in before the setup; `none` leaves it to a login step."
+    )
     mode: Literal["command", "serve"] = Field(
         default="command", description="`command`: one process per command; `serve`: a long-lived `bw serve`."
     )
@@ -278,6 +282,12 @@ class Scenario(BaseModel):
     @property
     def profiles(self) -> list[Profile]:
         return list(self.expect)
+
+    @model_validator(mode="after")
+    def _serve_needs_login(self) -> Scenario:
+        if self.client.mode == "serve" and self.client.login == "none":
+            raise ValueError("client.mode serve needs a logged-in client; use login: password or apikey")
+        return self
 
 
 def _location(loc: tuple[int | str, ...]) -> str:

@@ -41,6 +41,11 @@ class FaultMatch(BaseModel):
     method: str | None = Field(default=None, description="HTTP method, any when omitted.")
     path: str = Field(default="*", description="Glob, e.g. `/api/sync`, `/api/ciphers/*`, `/identity/*`.")
     grant_type: str | None = Field(default=None, description="Token endpoint only: `password`, `refresh_token`...")
+    skip: int = Field(
+        default=0,
+        ge=0,
+        description="Let this many matching requests through untouched before the fault applies (0 = the first).",
+    )
 
     def matches(self, method: str, path: str, grant_type: str | None) -> bool:
         if self.method is not None and self.method.upper() != method.upper():
@@ -107,6 +112,7 @@ class Fault:
     id: str
     spec: FaultSpec
     fired: int = 0
+    skipped: int = 0
 
     @property
     def used_up(self) -> bool:
@@ -118,6 +124,7 @@ class Fault:
             "id": self.id,
             **self.spec.model_dump(mode="json"),
             "fired": self.fired,
+            "skipped": self.skipped,
             "remaining": remaining,
         }
 
@@ -148,7 +155,11 @@ class Faults:
     def take(self, method: str, path: str, grant_type: str | None) -> Fault | None:
         """The first fault with uses left that matches, with one use taken; None when none applies."""
         for fault in self._faults:
-            if not fault.used_up and fault.spec.match.matches(method, path, grant_type):
-                fault.fired += 1
-                return fault
+            if fault.used_up or not fault.spec.match.matches(method, path, grant_type):
+                continue
+            if fault.skipped < fault.spec.match.skip:
+                fault.skipped += 1  # counted as seen; a later fault in the list may still apply
+                continue
+            fault.fired += 1
+            return fault
         return None

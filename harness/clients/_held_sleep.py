@@ -41,10 +41,9 @@ def sleep_through_hold(
     match: dict[str, Any] = {"method": sleep.request.method, "path": sleep.request.path}
     if sleep.request.grant_type:
         match["grant_type"] = sleep.request.grant_type
-    armed = []
     if sleep.occurrence > 1:  # let the earlier matching requests through untouched
-        armed.append(control.add_fault(match, {"kind": "delay", "seconds": 0}, sleep.occurrence - 1))
-    armed.append(control.add_fault(match, {"kind": "hold"}, sleep.count))
+        match["skip"] = sleep.occurrence - 1
+    armed = [control.add_fault(match, {"kind": "hold"}, sleep.count)]
     try:
         start()
         held = _wait_for_holds(control, sleep, client, finished)

@@ -59,6 +59,7 @@ class BitwardenCliDriver:
         self._client: BwClient | None = None
         self._control: Control | None = None
         self._setup = ClientSetup()
+        self._account: dict[str, Any] = {}
         self._session = ""
         self._password = ""
         self._items: list[str] = []
@@ -73,8 +74,10 @@ class BitwardenCliDriver:
         self._setup = setup
         client = self._client = BwClient(self.bw_js, workdir / "bw-data", self.ca_cert)
         self._checked(client.run("config", "server", world.base_url, timeout=COMMAND_TIMEOUT), "configure the server")
-        account = world.account
+        account = self._account = world.account
         self._password = account.get("password", "")
+        if setup.login == "none":
+            return
         if setup.login == "apikey":
             api_key = account["api_key"]
             env = {"BW_CLIENTID": api_key["client_id"], "BW_CLIENTSECRET": api_key["client_secret"]}
@@ -159,6 +162,8 @@ class BitwardenCliDriver:
         return {"BW_SESSION": self._session} if self._session else {}
 
     def _command_args(self, step: Step) -> list[str]:
+        if step.login is not None:
+            return ["login", self._account["email"], self._password, "--raw"]
         if step.sync is not None:
             return ["sync", "--force"] if step.sync.force else ["sync"]
         if step.create_item is not None:
@@ -183,6 +188,9 @@ class BitwardenCliDriver:
             raise ClientError(
                 f"`{shown}` did not finish within {COMMAND_TIMEOUT:g} s; it printed {stderr[-400:]!r}."
             ) from None
+        if args[0] == "login" and process.returncode == 0:
+            self._session = stdout.strip()
+            shown = f"bw login {self._account['email']} *** --raw"
         if args[:2] == ["create", "item"] and process.returncode == 0:
             with contextlib.suppress(ValueError, KeyError):
                 self._items.append(json.loads(stdout)["id"])
@@ -240,6 +248,8 @@ class BitwardenCliDriver:
             raise ClientError(f"`bw serve` did not answer {method} {path}: {exc}") from exc
 
     def _run_serve(self, step: Step, sleep: SleepPlan | None) -> list[CommandResult]:
+        if step.login is not None:
+            raise ClientError("`bw serve` is already logged in; a login step needs client.mode command.")
         if step.sync is not None:
             method, path, body = "POST", "/sync" + ("?force=true" if step.sync.force else ""), None
         elif step.create_item is not None:

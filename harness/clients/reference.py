@@ -13,6 +13,7 @@ import fnmatch
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
@@ -44,6 +45,7 @@ class ReferenceDriver:
         self._setup = ClientSetup()
         self._serve: ApiModel | None = None
         self._items: list[str] = []
+        self._account: dict[str, Any] = {}
 
     # --- protocol ---------------------------------------------------------------------------------------------
 
@@ -51,7 +53,9 @@ class ReferenceDriver:
         self._prefix = world.prefix
         self._setup = setup
         self.clock = ClientClock(control.clock()["epoch"])
-        account = world.account
+        account = self._account = world.account
+        if setup.login == "none":
+            return
         model = self._process(None, [])
         try:
             if setup.login == "apikey":
@@ -61,9 +65,7 @@ class ReferenceDriver:
                 model.store(user_id=account["id"], email=account["email"])
             else:
                 self._password_login(model, account["email"], account["password"])
-            # Login ends with a forced sync that skips the refresh (client-behavior.md §10).
-            model.request("GET", "/api/sync?excludeDomains=true")
-            model.store(last_sync_ms=self._now_ms())
+            self._login_sync(model)
         except ApiError as exc:
             raise ClientError(f"{self.name} could not log in: {exc}") from exc
         self.storage = model.storage
@@ -121,6 +123,11 @@ class ReferenceDriver:
     def _now_ms(self) -> int:
         return int(self.clock.now() * 1000)
 
+    def _login_sync(self, model: ApiModel) -> None:
+        # Login ends with a forced sync that skips the refresh (client-behavior.md §10).
+        model.request("GET", "/api/sync?excludeDomains=true")
+        model.store(last_sync_ms=self._now_ms())
+
     def _password_login(self, model: ApiModel, email: str, password: str) -> None:
         prelogin = model.request(
             "POST", "/identity/accounts/prelogin/password", json_body={"email": email}, authed=False
@@ -147,7 +154,7 @@ class ReferenceDriver:
 
     def _command(self, model: ApiModel, step: Step, warnings: list[str]) -> CommandResult:
         name, run = self._plan(model, step)
-        if step.status is None and not model.logged_in:
+        if step.status is None and step.login is None and not model.logged_in:
             return CommandResult(name, 1, "", "You are not logged in.")
         try:
             stdout = run()
@@ -157,6 +164,15 @@ class ReferenceDriver:
         return CommandResult(name, 0, stdout, "\n".join(warnings))
 
     def _plan(self, model: ApiModel, step: Step) -> tuple[str, Callable[[], str]]:
+        if step.login is not None:
+            account = self._account
+
+            def login() -> str:
+                self._password_login(model, account["email"], account["password"])
+                self._login_sync(model)
+                return "You are logged in!"
+
+            return "bw login", login
         if step.sync is not None:
             force = step.sync.force
             return ("bw sync --force" if force else "bw sync"), lambda: self._sync(model, force)

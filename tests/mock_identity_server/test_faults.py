@@ -100,7 +100,7 @@ def test_fault_list_shows_fired_and_remaining(client: TestClient) -> None:
     listed = {fault["id"]: fault for fault in control(client, "GET", "/faults")}
     assert (listed[first["id"]]["fired"], listed[first["id"]]["remaining"]) == (1, 1)
     assert (listed[second["id"]]["fired"], listed[second["id"]]["remaining"]) == (0, 1)
-    assert listed[first["id"]]["match"] == {"method": None, "path": "/api/alive", "grant_type": None}
+    assert listed[first["id"]]["match"] == {"method": None, "path": "/api/alive", "grant_type": None, "skip": 0}
     assert listed[first["id"]]["action"]["kind"] == "status"
     client.get("/api/alive")
     used_up = {fault["id"]: fault for fault in control(client, "GET", "/faults")}[first["id"]]
@@ -240,3 +240,12 @@ def test_invalid_fault_message_says_what_is_missing(client: TestClient) -> None:
 def test_status_action_validator_lives_on_the_model() -> None:
     with pytest.raises(ValueError, match="needs `status`"):
         FaultAction(kind="status")  # type: ignore[arg-type]
+
+
+def test_skip_lets_matching_requests_through_and_a_later_fault_may_take_them(client: TestClient) -> None:
+    add_fault(client, {"match": {"path": "/api/alive", "skip": 2}, "action": {"kind": "status", "status": 503}})
+    add_fault(client, {"match": {"path": "/api/alive"}, "action": {"kind": "status", "status": 418}})
+    statuses = [client.get("/api/alive").status_code for _ in range(4)]
+    assert statuses == [418, 200, 503, 200]
+    first = control(client, "GET", "/faults")[0]
+    assert (first["skipped"], first["fired"], first["remaining"]) == (2, 1, 0)
