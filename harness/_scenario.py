@@ -277,6 +277,9 @@ class Scenario(BaseModel):
     setup: list[Step] = Field(default_factory=list)
     steps: list[Step] = Field(min_length=1)
     expect: dict[Profile, Expectation] = Field(min_length=1)
+    reference_only: str | None = Field(
+        default=None, description="Why no real client can run it; such a scenario runs on reference clients only."
+    )
     path: Path | None = Field(default=None, exclude=True)
 
     @property

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 
 from harness._control import Control
-from harness._errors import HarnessError
+from harness._errors import ClientError, HarnessError
 from harness._outcome import Outcome, Verdict, judge
 from harness._profiles import Profile
 from harness._runner import run_scenario, write_result
@@ -79,6 +79,8 @@ class Session:
         self, scenario: Scenario, client: str, *, expect: Profile | None = None, report_dir: Path | None = None
     ) -> Verdict:
         try:
+            if scenario.reference_only and not client.startswith("reference:"):
+                raise ClientError(f"{scenario.id} runs on reference clients only: {scenario.reference_only}")
             driver = make_driver(client, self.context)
         except HarnessError as exc:
             outcome = Outcome(scenario.id, client, expect or Profile.FIXED, (), None, error=str(exc))

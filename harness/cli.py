@@ -14,7 +14,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from harness._errors import HarnessError
 from harness._outcome import Verdict
@@ -73,6 +72,8 @@ def _prepare_clients(clients: list[str]) -> None:
             if kind == "bw@":
                 with err.status(f"Installing @bitwarden/cli@{argument} (once; reused afterwards)..."):
                     install(argument)
+            elif argument not in {profile.value for profile in Profile}:
+                raise _fail(f"Unknown reference profile {argument!r}; use reference:legacy, :fixed or :mobile.")
         except (HarnessError, BwError, ValueError) as exc:
             raise _fail(str(exc)) from exc
 
@@ -84,10 +85,10 @@ def list_scenarios() -> None:
         scenarios = load_scenarios(SCENARIO_DIR)
     except ScenarioError as exc:
         raise _fail(str(exc)) from exc
-    table = Table("id", "profiles", "description", "source", box=None)
     for scenario in scenarios.values():
-        table.add_row(scenario.id, ",".join(scenario.expect), scenario.description, scenario.source)
-    out.print(table)
+        only = " (reference clients only)" if scenario.reference_only else ""
+        out.print(f"[bold]{escape(scenario.id)}[/bold]  [{','.join(scenario.expect)}]{only}")
+        out.print(f"    {scenario.description}\n    source: {scenario.source}", markup=False)
 
 
 def _print_verdict(verdict: Verdict) -> None:

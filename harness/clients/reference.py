@@ -10,6 +10,7 @@ new `bw` process reads data.json); in `serve` mode one process lives through the
 from __future__ import annotations
 
 import fnmatch
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -28,6 +29,9 @@ from harness.clients._reference_model import ApiError, ApiModel, ClientClock, St
 from harness.clients.base import SleepPlan
 
 __all__ = ["ReferenceDriver"]
+
+#: How long concurrent requests may take to gather for a sleep on all of them (real seconds).
+_GATHER_TIMEOUT = 10.0
 
 
 class ReferenceDriver:
@@ -73,7 +77,7 @@ class ReferenceDriver:
             self._serve = self._process(None, [])
 
     def run(self, step: Step, sleep: SleepPlan | None) -> list[CommandResult]:
-        hook = _sleep_hook(sleep, self._prefix) if sleep is not None else None
+        hook = _sleep_hook(sleep, self._prefix, together=self._serve is not None) if sleep is not None else None
         if self._serve is not None:
             self._serve.before_send = hook or (lambda request: None)
             with ThreadPoolExecutor(max_workers=step.processes) as pool:
@@ -129,9 +133,8 @@ class ReferenceDriver:
         model.store(last_sync_ms=self._now_ms())
 
     def _password_login(self, model: ApiModel, email: str, password: str) -> None:
-        prelogin = model.request(
-            "POST", "/identity/accounts/prelogin/password", json_body={"email": email}, authed=False
-        )
+        # CLI 2025.12.1 and 2026.1.0 both send /identity/accounts/prelogin (observed; 2026.9.0 adds /password).
+        prelogin = model.request("POST", "/identity/accounts/prelogin", json_body={"email": email}, authed=False)
         form = {
             "scope": "api offline_access",
             "client_id": "cli",
@@ -230,13 +233,22 @@ def _last_writer(models: list[ApiModel]) -> Storage:
     return logged_out[-1] if logged_out else models[-1].storage
 
 
-def _sleep_hook(plan: SleepPlan, prefix: str) -> Callable[[httpx.Request], None]:
-    seen = 0
+def _sleep_hook(plan: SleepPlan, prefix: str, *, together: bool = False) -> Callable[[httpx.Request], None]:
+    """Jump the clocks between building and sending the `plan.occurrence`-th matching request.
+
+    With `together` (one serve process, its commands in threads), the jump waits until `plan.count` matching
+    requests are built and about to be sent, then happens once and lets them all go at the same moment — as the
+    server's hold does for the real CLI, so every one of them carries the token from before the sleep. Separate
+    processes run one after the other in-process, so there the jump happens at the first.
+    """
+    ready = threading.Condition()
+    seen = caught = 0
     done = False
+    gate = threading.Barrier(plan.count) if together and plan.count > 1 else None
 
     def before_send(request: httpx.Request) -> None:
-        nonlocal seen, done
-        if done or request.method != plan.request.method:
+        nonlocal seen, caught, done
+        if request.method != plan.request.method:
             return
         path = request.url.path.removeprefix(prefix)
         if not fnmatch.fnmatchcase(path, plan.request.path):
@@ -245,9 +257,28 @@ def _sleep_hook(plan: SleepPlan, prefix: str) -> Callable[[httpx.Request], None]
             grant = parse_qs(request.content.decode()).get("grant_type", [None])[0]
             if grant != plan.request.grant_type:
                 return
-        seen += 1
-        if seen == plan.occurrence:
-            done = True
-            plan.jump(plan.duration)
+        with ready:
+            if done:
+                return
+            seen += 1
+            if seen < plan.occurrence:
+                return
+            caught += 1
+            if gate is None or caught == plan.count:
+                done = True
+                plan.jump(plan.duration)
+                ready.notify_all()
+            elif not ready.wait_for(lambda: done, timeout=_GATHER_TIMEOUT):
+                raise ClientError(
+                    f"only {caught} of {plan.count} requests {plan.request} were in flight together after "
+                    f"{_GATHER_TIMEOUT:g} s, so there was no moment to sleep on all of them."
+                )
+        if gate is not None:  # leave together, so all of them reach the server before any is answered
+            try:
+                gate.wait(timeout=_GATHER_TIMEOUT)
+            except threading.BrokenBarrierError:
+                raise ClientError(
+                    f"the {plan.count} requests {plan.request} did not leave the sleep together."
+                ) from None
 
     return before_send

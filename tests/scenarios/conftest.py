@@ -32,7 +32,7 @@ def real_cli_pairs() -> list[tuple[str, str]]:
         (scenario.id, version)
         for scenario in SCENARIOS.values()
         for version in REAL_CLIS
-        if cli_profile(version) in scenario.expect
+        if cli_profile(version) in scenario.expect and not scenario.reference_only
     ]
 
 
@@ -63,7 +63,11 @@ def real_cli_verdicts(
         session = Session(http, workdir, ca_cert=live_server.ca_cert)
         verdicts: dict[tuple[str, str], Verdict] = {}
         for version in REAL_CLIS:
-            chosen = [scenario for scenario in SCENARIOS.values() if cli_profile(version) in scenario.expect]
+            chosen = [
+                scenario
+                for scenario in SCENARIOS.values()
+                if cli_profile(version) in scenario.expect and not scenario.reference_only
+            ]
             for verdict in session.run_all(chosen, [f"bw@{version}"], jobs=2, report_dir=workdir / "reports"):
                 verdicts[(verdict.outcome.scenario_id, version)] = verdict
     return verdicts
