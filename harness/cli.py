@@ -87,7 +87,8 @@ def list_scenarios() -> None:
         raise _fail(str(exc)) from exc
     for scenario in scenarios.values():
         only = " (reference clients only)" if scenario.reference_only else ""
-        out.print(f"[bold]{escape(scenario.id)}[/bold]  [{','.join(scenario.expect)}]{only}")
+        profiles = escape(f"[{','.join(scenario.expect)}]")
+        out.print(f"[bold]{escape(scenario.id)}[/bold]  {profiles}{only}")
         out.print(f"    {scenario.description}\n    source: {scenario.source}", markup=False)
 
 
