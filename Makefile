@@ -40,7 +40,9 @@ repro: install
 serve: $(VENV)/.installed
 	$(PY) -m mock_identity_server $(ARGS)
 
+# Throughput of the mock server against a bare FastAPI app and npm oauth2-mock-server; prints, never asserts.
 bench: $(VENV)/.installed
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(PY) bench/bench_server.py $(ARGS)
 
 clean:
