@@ -41,7 +41,9 @@ class Control:
     def _call(self, method: str, path: str, *, json: Any = None, timeout: float | None = None) -> Any:
         url = f"{self.prefix}/_control{path}"
         try:
-            response = self.http.request(method, url, json=json, timeout=timeout or httpx.USE_CLIENT_DEFAULT)
+            # Only long polls pass a timeout: FastAPI's in-process TestClient warns on any.
+            extra: dict[str, Any] = {"timeout": timeout} if timeout is not None else {}
+            response = self.http.request(method, url, json=json, **extra)
         except httpx.HTTPError as exc:
             raise ServerError(f"The mock server did not answer {method} {url}: {exc}. Is it running?") from exc
         if response.status_code >= 400:

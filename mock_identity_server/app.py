@@ -105,8 +105,10 @@ async def _http_exception_handler(request: Request, exc: StarletteHTTPException)
 
 
 async def _unexpected_handler(request: Request, exc: Exception) -> Response:
-    # A bug of ours must still look like a server error to the client, not a traceback on the wire.
-    logger.exception("Unhandled error serving %s %s", request.method, request.url.path)
+    # A bug of ours must still look like a server error to the client, not a traceback on the wire. A dropped
+    # connection is no bug: in-process clients see it as the exception they get instead of an answer.
+    if not isinstance(exc, ConnectionDropped):
+        logger.exception("Unhandled error serving %s %s", request.method, request.url.path)
     return bitwarden_error(500, "An error has occurred.")
 
 
