@@ -90,7 +90,11 @@ class Session:
             return verdict
         with self._lock:
             self._active.add(driver)
-        workdir = self.workdir / "runs" / re.sub(r"[^A-Za-z0-9._-]+", "_", f"{scenario.id}-{client}")
+        runs = self.workdir / "runs"
+        runs.mkdir(parents=True, exist_ok=True)
+        # A fresh directory per run: a client's data directory must never carry over into the next run.
+        name = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{scenario.id}-{client}-")
+        workdir = Path(tempfile.mkdtemp(prefix=name, dir=runs))
         try:
             return run_scenario(scenario, driver, self.control, workdir, expect=expect, report_dir=report_dir)
         finally:
