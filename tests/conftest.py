@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from harness._server import ServerProcess
+from harness._session import Session
 from mock_identity_server import create_app
 from mock_identity_server.clock import VirtualClock
 from mock_identity_server.crypto import KdfSettings
@@ -93,3 +94,11 @@ def live_world(live_server: LiveServer) -> Iterator[LiveWorld]:
         world.control.close()
         with live_server.http() as http:
             http.delete(f"/_control/worlds/{world.id}")
+
+
+@pytest.fixture(scope="session")
+def reference_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
+    """A session whose server is called through its ASGI app: no port, no process."""
+    app = create_app(clock=VirtualClock(START), seed=AccountSpec(email=EMAIL, password=PASSWORD, kdf=FAST_KDF))
+    with TestClient(app, base_url="https://testserver") as http:
+        yield Session(http, tmp_path_factory.mktemp("reference"))

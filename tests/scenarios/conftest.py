@@ -5,20 +5,15 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
 from harness._outcome import Verdict
 from harness._profiles import Profile, cli_profile
 from harness._scenario import Scenario, load_scenarios
 from harness._session import Session
-from mock_identity_server import create_app
-from mock_identity_server.clock import VirtualClock
-from mock_identity_server.store import AccountSpec
-from tests.conftest import EMAIL, FAST_KDF, PASSWORD, START, LiveServer
+from tests.conftest import LiveServer
 
 SCENARIO_DIR = Path(__file__).parents[2] / "scenarios"
 SCENARIOS: dict[str, Scenario] = load_scenarios(SCENARIO_DIR)
@@ -34,14 +29,6 @@ def real_cli_pairs() -> list[tuple[str, str]]:
         for version in REAL_CLIS
         if cli_profile(version) in scenario.expect and not scenario.reference_only
     ]
-
-
-@pytest.fixture(scope="session")
-def reference_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
-    """A session whose server is called through its ASGI app: no port, no process."""
-    app = create_app(clock=VirtualClock(START), seed=AccountSpec(email=EMAIL, password=PASSWORD, kdf=FAST_KDF))
-    with TestClient(app, base_url="https://testserver") as http:
-        yield Session(http, tmp_path_factory.mktemp("reference"))
 
 
 def require_node() -> None:
