@@ -124,6 +124,8 @@ class Session:
             try:
                 return [future.result() for future in futures]
             except BaseException:
+                # Ctrl-C: runs not started are dropped; runs under way lose their client processes, fail fast,
+                # and write their journals and results while the server still answers.
                 for future in futures:
                     future.cancel()
                 self.stop_clients()

@@ -31,7 +31,7 @@ from harness._profiles import Profile, cli_profile
 from harness._scenario import ClientSetup, ClientState, Step
 from harness.clients._held_sleep import sleep_through_hold
 from harness.clients.base import SleepPlan
-from harness.clients.bw import BwClient, BwError, install
+from harness.clients.bw import BwClient, BwError, BwRun, install
 
 __all__ = ["BitwardenCliDriver"]
 
@@ -66,14 +66,15 @@ class BitwardenCliDriver:
         self._serve: subprocess.Popen[str] | None = None
         self._serve_url = ""
         self._running: list[subprocess.Popen[str]] = []
+        self._closed = False
 
     # --- protocol ---------------------------------------------------------------------------------------------
 
     def start(self, world: WorldInfo, control: Control, workdir: Path, setup: ClientSetup) -> None:
         self._control = control
         self._setup = setup
-        client = self._client = BwClient(self.bw_js, workdir / "bw-data", self.ca_cert)
-        self._checked(client.run("config", "server", world.base_url, timeout=COMMAND_TIMEOUT), "configure the server")
+        self._client = BwClient(self.bw_js, workdir / "bw-data", self.ca_cert)
+        self._checked(self._run("config", "server", world.base_url), "configure the server")
         account = self._account = world.account
         self._password = account.get("password", "")
         if setup.login == "none":
@@ -81,9 +82,9 @@ class BitwardenCliDriver:
         if setup.login == "apikey":
             api_key = account["api_key"]
             env = {"BW_CLIENTID": api_key["client_id"], "BW_CLIENTSECRET": api_key["client_secret"]}
-            self._checked(client.run("login", "--apikey", env=env, timeout=COMMAND_TIMEOUT), "log in with the API key")
+            self._checked(self._run("login", "--apikey", env=env), "log in with the API key")
         else:
-            login = client.run("login", account["email"], self._password, "--raw", timeout=COMMAND_TIMEOUT)
+            login = self._run("login", account["email"], self._password, "--raw")
             self._session = self._checked(login, "log in").stdout.strip()
         if setup.mode == "serve":
             self._start_serve()
@@ -127,7 +128,7 @@ class BitwardenCliDriver:
             response = self._serve_call("GET", "/status")
             status = response.json().get("data", {}).get("template", {}).get("status")
         else:
-            run = self._bw().run("status", env=self._env(), timeout=COMMAND_TIMEOUT)
+            run = self._run("status", env=self._env())
             try:
                 status = json.loads(run.stdout).get("status")
             except ValueError as exc:
@@ -142,9 +143,10 @@ class BitwardenCliDriver:
         return None  # the CLI never prints it (real-cli.md §15.11); verdicts read the request sequence instead
 
     def close(self) -> None:
-        for process in self._running:
-            _kill(process)
-        self._running.clear()
+        self._closed = True
+        # Other threads may be waiting on these processes: only signal them here; each owner reaps its own.
+        for process in list(self._running):
+            _stop(process)
         if self._serve is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self._serve.pid, signal.SIGCONT)  # a frozen process cannot act on SIGTERM
@@ -154,9 +156,27 @@ class BitwardenCliDriver:
     # --- commands ---------------------------------------------------------------------------------------------
 
     def _bw(self) -> BwClient:
+        if self._closed:
+            raise ClientError(f"{self.name} was stopped (interrupted); no further commands run.")
         if self._client is None:
             raise ClientError(f"{self.name} was used before start().")
         return self._client
+
+    def _run(self, *args: str, env: dict[str, str] | None = None) -> BwRun:
+        """A `bw` command run to completion, registered so that close() can stop it from another thread."""
+        process = self._bw().start(*args, env=env)
+        self._running.append(process)
+        started = time.monotonic()
+        try:
+            stdout, stderr = process.communicate(timeout=COMMAND_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            _kill(process)
+            raise ClientError(f"`bw {args[0]}` did not finish within {COMMAND_TIMEOUT:g} s and was stopped.") from None
+        finally:
+            _kill(process)
+            with contextlib.suppress(ValueError):
+                self._running.remove(process)
+        return BwRun(tuple(args), process.returncode, stdout, stderr, time.monotonic() - started)
 
     def _env(self) -> dict[str, str]:
         return {"BW_SESSION": self._session} if self._session else {}
@@ -287,6 +307,8 @@ class BitwardenCliDriver:
         return results
 
     def _checked(self, run: Any, what: str) -> Any:
+        if self._closed:
+            raise ClientError(f"{self.name} was stopped (interrupted) while it tried to {what}.")
         if run.returncode != 0:
             raise ClientError(
                 f"{self.name} could not {what}: exit {run.returncode}, stderr {run.stderr.strip()[-400:]!r}."
@@ -303,12 +325,16 @@ def _exited(process: Any) -> bool:
     return bool(process.poll() is not None)
 
 
-def _kill(process: subprocess.Popen[str]) -> None:
+def _stop(process: subprocess.Popen[str]) -> None:
     if process.poll() is None:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGCONT)
+            os.killpg(process.pid, signal.SIGCONT)  # a frozen process must run to die
             os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+
+
+def _kill(process: subprocess.Popen[str]) -> None:
+    _stop(process)
+    process.wait()
     for stream in (process.stdin, process.stdout, process.stderr):
         if stream is not None:
             with contextlib.suppress(OSError):
