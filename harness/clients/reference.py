@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs
 
 import httpx
@@ -77,7 +77,9 @@ class ReferenceDriver:
             self._serve = self._process(None, [])
 
     def run(self, step: Step, sleep: SleepPlan | None) -> list[CommandResult]:
-        hook = _sleep_hook(sleep, self._prefix, together=self._serve is not None) if sleep is not None else None
+        if self._serve is not None and sleep is not None and sleep.count > 1:
+            return self._run_serve_together(step, sleep)
+        hook = _sleep_hook(sleep, self._prefix) if sleep is not None else None
         if self._serve is not None:
             self._serve.before_send = hook or (lambda request: None)
             with ThreadPoolExecutor(max_workers=step.processes) as pool:
@@ -88,6 +90,18 @@ class ReferenceDriver:
         results = [self._command(model, step, warnings[index]) for index, model in enumerate(models)]
         self.storage = models[-1].storage if step.processes == 1 else _last_writer(models)
         return results
+
+    def _run_serve_together(self, step: Step, sleep: SleepPlan) -> list[CommandResult]:
+        """Concurrent commands of the serve process, asleep while `sleep.count` of their requests are in flight."""
+        model = self._serve_model()
+        http = model.http
+        model.before_send = lambda request: None
+        model.http = cast(httpx.Client, _SleepTogether(http, sleep, self._prefix))
+        try:
+            with ThreadPoolExecutor(max_workers=step.processes) as pool:
+                return list(pool.map(lambda _: self._command(model, step, []), range(step.processes)))
+        finally:
+            model.http = http
 
     def shift_clock(self, seconds: float) -> None:
         self.clock.shift(seconds)
@@ -233,52 +247,74 @@ def _last_writer(models: list[ApiModel]) -> Storage:
     return logged_out[-1] if logged_out else models[-1].storage
 
 
-def _sleep_hook(plan: SleepPlan, prefix: str, *, together: bool = False) -> Callable[[httpx.Request], None]:
-    """Jump the clocks between building and sending the `plan.occurrence`-th matching request.
+def _matches(plan: SleepPlan, prefix: str, request: httpx.Request) -> bool:
+    if request.method != plan.request.method:
+        return False
+    if not fnmatch.fnmatchcase(request.url.path.removeprefix(prefix), plan.request.path):
+        return False
+    if plan.request.grant_type is not None:
+        grant = parse_qs(request.content.decode()).get("grant_type", [None])[0]
+        return grant == plan.request.grant_type
+    return True
 
-    With `together` (one serve process, its commands in threads), the jump waits until `plan.count` matching
-    requests are built and about to be sent, then happens once and lets them all go at the same moment — as the
-    server's hold does for the real CLI, so every one of them carries the token from before the sleep. Separate
-    processes run one after the other in-process, so there the jump happens at the first.
+
+class _SleepTogether:
+    """The serve process's HTTP client while `plan.count` of its concurrent requests sleep together.
+
+    The caught requests wait for each other (all built with the token from before the sleep), the clocks jump once,
+    they are sent, and none of their answers is handed back before all of them are answered — what the server's
+    hold does for the real CLI (harness/clients/_held_sleep.py). Without the second wait, the first answer's retry
+    and refresh can reach the server before the last caught request does.
     """
-    ready = threading.Condition()
-    seen = caught = 0
+
+    def __init__(self, http: httpx.Client, plan: SleepPlan, prefix: str) -> None:
+        self._http = http
+        self._plan = plan
+        self._prefix = prefix
+        self._lock = threading.Lock()
+        self._seen = 0
+        self._built = threading.Barrier(plan.count, action=lambda: plan.jump(plan.duration))
+        self._answered = threading.Barrier(plan.count)
+
+    def build_request(self, *args: Any, **kwargs: Any) -> httpx.Request:
+        return self._http.build_request(*args, **kwargs)
+
+    def send(self, request: httpx.Request) -> httpx.Response:
+        caught = False
+        if _matches(self._plan, self._prefix, request):
+            with self._lock:
+                self._seen += 1
+                first = self._plan.occurrence
+                caught = first <= self._seen < first + self._plan.count
+        if not caught:
+            return self._http.send(request)
+        self._wait(self._built)
+        try:
+            return self._http.send(request)
+        finally:
+            self._wait(self._answered)
+
+    def _wait(self, barrier: threading.Barrier) -> None:
+        try:
+            barrier.wait(timeout=_GATHER_TIMEOUT)
+        except threading.BrokenBarrierError:
+            raise ClientError(
+                f"{self._plan.count} requests {self._plan.request} were not in flight together within "
+                f"{_GATHER_TIMEOUT:g} s, so there was no moment to sleep on all of them."
+            ) from None
+
+
+def _sleep_hook(plan: SleepPlan, prefix: str) -> Callable[[httpx.Request], None]:
+    seen = 0
     done = False
-    gate = threading.Barrier(plan.count) if together and plan.count > 1 else None
 
     def before_send(request: httpx.Request) -> None:
-        nonlocal seen, caught, done
-        if request.method != plan.request.method:
+        nonlocal seen, done
+        if done or not _matches(plan, prefix, request):
             return
-        path = request.url.path.removeprefix(prefix)
-        if not fnmatch.fnmatchcase(path, plan.request.path):
-            return
-        if plan.request.grant_type is not None:
-            grant = parse_qs(request.content.decode()).get("grant_type", [None])[0]
-            if grant != plan.request.grant_type:
-                return
-        with ready:
-            if done:
-                return
-            seen += 1
-            if seen < plan.occurrence:
-                return
-            caught += 1
-            if gate is None or caught == plan.count:
-                done = True
-                plan.jump(plan.duration)
-                ready.notify_all()
-            elif not ready.wait_for(lambda: done, timeout=_GATHER_TIMEOUT):
-                raise ClientError(
-                    f"only {caught} of {plan.count} requests {plan.request} were in flight together after "
-                    f"{_GATHER_TIMEOUT:g} s, so there was no moment to sleep on all of them."
-                )
-        if gate is not None:  # leave together, so all of them reach the server before any is answered
-            try:
-                gate.wait(timeout=_GATHER_TIMEOUT)
-            except threading.BrokenBarrierError:
-                raise ClientError(
-                    f"the {plan.count} requests {plan.request} did not leave the sleep together."
-                ) from None
+        seen += 1
+        if seen == plan.occurrence:
+            done = True
+            plan.jump(plan.duration)
 
     return before_send
