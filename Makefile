@@ -44,6 +44,8 @@ serve: $(VENV)/.installed
 bench: $(VENV)/.installed
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(PY) bench/bench_server.py $(ARGS)
+	$(PY) bench/bench_reference.py
+	$(PY) bench/bench_harness_overhead.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache reports bench/results
