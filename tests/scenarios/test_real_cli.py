@@ -12,7 +12,9 @@ from harness._session import Session
 from tests.scenarios.conftest import SCENARIOS, real_cli_pairs
 
 PAIRS = real_cli_pairs()
-pytestmark = pytest.mark.realcli
+# The first test waits for the session fixture that runs every scenario on both CLIs (a few minutes), which
+# pytest-timeout counts against that test.
+pytestmark = [pytest.mark.realcli, pytest.mark.timeout(1800)]
 
 
 @pytest.mark.parametrize(("scenario_id", "version"), PAIRS, ids=[f"{s}-bw@{v}" for s, v in PAIRS])
