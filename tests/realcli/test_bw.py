@@ -121,14 +121,20 @@ def test_api_key_login_then_unlock(version: str, new_world: NewWorld, bw_client:
 JUMPS = (2 * HOUR, 5 * MINUTE, 5 * MINUTE, 5 * MINUTE)
 
 
-@pytest.mark.parametrize("version", FLAGSHIP)
-def test_short_tokens_survive_clock_jumps_when_both_clocks_move(
-    version: str, new_world: NewWorld, bw_client: MakeCli
-) -> None:
+def _logged_in_with_short_tokens(version: str, new_world: NewWorld, bw_client: MakeCli) -> tuple[Any, Any]:
+    """A CLI logged in under long tokens (short-token logins crash some CLIs), then the world's tokens cut to 10 s."""
     world = new_world(settings={"access_token_lifetime": LOGIN_LIFETIME})
     cli = bw_client(version, world)
     cli.login()
     set_token_lifetime(world, 10)
+    return world, cli
+
+
+@pytest.mark.parametrize("version", FLAGSHIP)
+def test_short_tokens_survive_clock_jumps_when_both_clocks_move(
+    version: str, new_world: NewWorld, bw_client: MakeCli
+) -> None:
+    world, cli = _logged_in_with_short_tokens(version, new_world, bw_client)
 
     for step in JUMPS:
         cli.advance_both(step)
@@ -152,10 +158,7 @@ def test_client_clock_left_behind_sends_a_token_the_server_finds_expired(
 ) -> None:
     # The negative twin of the test above: same world and first jump, but the CLI's clock stays put, so the CLI
     # believes its token has an hour left and sends it unrefreshed. This is what the clock bridge prevents.
-    world = new_world(settings={"access_token_lifetime": LOGIN_LIFETIME})
-    cli = bw_client(version, world)
-    cli.login()
-    set_token_lifetime(world, 10)
+    world, cli = _logged_in_with_short_tokens(version, new_world, bw_client)
 
     advance_world(world, JUMPS[0])
     mark = journal_mark(world)
