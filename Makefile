@@ -31,7 +31,11 @@ format: $(VENV)/.installed
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-# The main job: the flagship sleep on the last CLI before the fix and the first with it.
+# The main job: the flagship sleep on the last CLI before the fix and the first with it. BUG=18585 runs the recipe
+# of that field report instead (sleepwalk list --bugs lists them).
+ifdef BUG
+SCENARIO := bug-$(BUG)
+endif
 SCENARIO ?= sleep-before-send
 CLIENTS ?= bw@2025.12.1,bw@2026.1.0
 repro: install

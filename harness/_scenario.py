@@ -38,6 +38,7 @@ from harness._errors import HarnessError
 from harness._profiles import Profile
 
 __all__ = [
+    "BugReport",
     "ClientState",
     "Expectation",
     "RequestPattern",
@@ -266,6 +267,29 @@ class ClientSetup(BaseModel):
     )
 
 
+class BugReport(BaseModel):
+    """The field report a recipe scenario reproduces, as the report states it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    number: str = Field(pattern=r"^[a-z0-9-]+$", description="e.g. 18585, or vaultwarden-7060; `make repro BUG=...`")
+    url: str = Field(pattern=r"^https://")
+    client: str = Field(description="Client and version the reporter used.")
+    os: str | None = None
+    sleep: str | None = Field(default=None, description="How long the host slept, in the report's words.")
+    server: str | None = None
+    says: str = Field(min_length=10, description="What the report says happened.")
+    models: str = Field(min_length=10, description="Which conditions this recipe models, and why those.")
+    reproducible: bool = Field(default=True, description="False when no condition we can model reproduces it.")
+    why_not: str | None = Field(default=None, description="Why not, when reproducible is false.")
+
+    @model_validator(mode="after")
+    def _why_not(self) -> BugReport:
+        if not self.reproducible and not self.why_not:
+            raise ValueError("a recipe that cannot reproduce its report must say why in why_not")
+        return self
+
+
 class Scenario(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -277,6 +301,7 @@ class Scenario(BaseModel):
     setup: list[Step] = Field(default_factory=list)
     steps: list[Step] = Field(min_length=1)
     expect: dict[Profile, Expectation] = Field(min_length=1)
+    bug: BugReport | None = Field(default=None, description="Set on bug recipes: the report it reproduces.")
     reference_only: str | None = Field(
         default=None, description="Why no real client can run it; such a scenario runs on reference clients only."
     )

@@ -79,17 +79,33 @@ def _prepare_clients(clients: list[str]) -> None:
 
 
 @app.command("list")
-def list_scenarios() -> None:
+def list_scenarios(
+    bugs: Annotated[bool, typer.Option("--bugs", help="Only the bug recipes, with what each report says.")] = False,
+) -> None:
     """List the scenarios with their source and the profiles they declare."""
     try:
         scenarios = load_scenarios(SCENARIO_DIR)
     except ScenarioError as exc:
         raise _fail(str(exc)) from exc
+    if bugs:
+        for scenario in scenarios.values():
+            if scenario.bug is not None:
+                _print_bug(scenario)
+        return
     for scenario in scenarios.values():
         only = " (reference clients only)" if scenario.reference_only else ""
         profiles = escape(f"[{','.join(scenario.expect)}]")
         out.print(f"[bold]{escape(scenario.id)}[/bold]  {profiles}{only}")
         out.print(f"    {scenario.description}\n    source: {scenario.source}", markup=False)
+
+
+def _print_bug(scenario: Scenario) -> None:
+    bug = scenario.bug
+    assert bug is not None
+    verdict = "reproducible" if bug.reproducible else f"not reproducible here: {bug.why_not}"
+    out.print(f"[bold]BUG={escape(bug.number)}[/bold]  {escape(scenario.id)}  ({escape(verdict)})")
+    facts = ", ".join(part for part in (bug.client, bug.os, bug.server, bug.sleep and f"sleep {bug.sleep}") if part)
+    out.print(f"    {bug.url}\n    {facts}\n    says: {bug.says}\n    models: {bug.models}", markup=False)
 
 
 def _print_verdict(verdict: Verdict) -> None:

@@ -73,3 +73,19 @@ def test_a_failed_expectation_exits_1_and_shows_both_sequences(tmp_path: Path) -
     assert "expected" in result.output
     assert "observed" in result.output
     assert json.loads((tmp_path / "sleep-before-send/reference_legacy/result.json").read_text())["passed"] is False
+
+
+def test_list_bugs_shows_only_recipes_with_what_the_report_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import harness.cli
+    from tests.harness.test_scenario import GOOD, RECIPE
+
+    (tmp_path / "bug-123.yaml").write_text(RECIPE)
+    (tmp_path / "demo.yaml").write_text(GOOD)
+    monkeypatch.setattr(harness.cli, "SCENARIO_DIR", tmp_path)
+    result = runner.invoke(app, ["list", "--bugs"])
+    assert result.exit_code == 0, result.output
+    assert "BUG=123" in result.output
+    assert "Logged out every morning" in result.output
+    assert "demo" not in result.output

@@ -82,3 +82,28 @@ def test_not_yaml_and_not_a_mapping_and_a_wrong_file_name(tmp_path: Path) -> Non
 
 def test_scenario_errors_are_harness_errors() -> None:
     assert issubclass(ScenarioError, HarnessError)
+
+
+RECIPE = GOOD.replace("id: demo", "id: bug-123").replace(
+    "source: tests",
+    """source: https://github.com/bitwarden/clients/issues/123
+bug:
+  number: "123"
+  url: https://github.com/bitwarden/clients/issues/123
+  client: browser extension 2025.12.1
+  says: Logged out every morning after the laptop slept overnight.
+  models: An in-flight request during an overnight sleep.""",
+)
+
+
+def test_a_bug_recipe_carries_its_report(tmp_path: Path) -> None:
+    scenario = load_scenario(_write(tmp_path, RECIPE, name="bug-123"))
+    assert scenario.bug is not None
+    assert scenario.bug.number == "123"
+    assert scenario.bug.reproducible
+
+
+def test_a_recipe_that_cannot_reproduce_must_say_why(tmp_path: Path) -> None:
+    path = _write(tmp_path, RECIPE.replace("  models:", "  reproducible: false\n  models:"), name="bug-123")
+    with pytest.raises(ScenarioError, match="must say why in why_not"):
+        load_scenario(path)
