@@ -10,6 +10,7 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness._errors import ScenarioFailed
 from harness._profiles import Profile
 from harness._scenario import ANY_REQUESTS, ClientState, Expectation, RequestPattern, Scenario
 
@@ -113,6 +114,16 @@ class Verdict:
     @property
     def passed(self) -> bool:
         return not self.problems
+
+    def check(self) -> Verdict:
+        """This verdict if it passed; otherwise ScenarioFailed with every problem, for tests and CI logs."""
+        if self.problems:
+            outcome = self.outcome
+            header = (
+                f"{outcome.scenario_id} with {outcome.client} did not meet the {self.expected_profile} expectation:"
+            )
+            raise ScenarioFailed("\n".join([header, *self.problems]))
+        return self
 
 
 Expected = list[RequestPattern | str]

@@ -76,3 +76,13 @@ def test_a_profile_without_expectation_is_a_problem_not_a_pass() -> None:
     assert verdict.problems == (
         "Scenario 'sleep-before-send' declares no expectation for mobile; it has legacy, fixed.",
     )
+
+
+def test_check_raises_an_assertion_with_every_problem() -> None:
+    from harness._errors import ScenarioFailed
+
+    verdict = judge(FLAGSHIP, _outcome(ClientState.LOGGED_OUT, 1, "GET /api/accounts/revision-date 401"), Profile.FIXED)
+    with pytest.raises(ScenarioFailed, match="did not meet the fixed expectation") as caught:
+        verdict.check()
+    assert isinstance(caught.value, AssertionError)
+    assert "it ended logged_out" in str(caught.value)
