@@ -70,9 +70,9 @@ class LiveWorld:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    with ServerProcess.start(tmp_path_factory.mktemp("server")) as server:
-        yield server
+def live_server(sleepwalk_server: ServerProcess) -> ServerProcess:
+    """The live HTTPS server of the sleepwalk pytest plugin (harness/pytest_plugin.py), which our tests use too."""
+    return sleepwalk_server
 
 
 def make_world(server: LiveServer, **request: Any) -> LiveWorld:
