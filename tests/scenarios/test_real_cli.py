@@ -14,6 +14,11 @@ from harness._session import Session
 from tests.scenarios.conftest import SCENARIOS, real_cli_pairs
 
 PAIRS = real_cli_pairs()
+# Bug recipes sleep for hours or days: on waking, the CLI refetches its stale server config, and that races with
+# the logout (an extra refresh now and then, a crash before `bw status` answers; docs/observations.md). Their
+# expectations allow for it with '...'; the reference client does not model the config cache, so an exact
+# request-by-request comparison is made on the behaviour scenarios only. Recipes still run on both CLIs above.
+CONFORMANCE = [(scenario_id, version) for scenario_id, version in PAIRS if SCENARIOS[scenario_id].bug is None]
 # The first test waits for the session fixture that runs every scenario on both CLIs (a few minutes), which
 # pytest-timeout counts against that test.
 pytestmark = [pytest.mark.realcli, pytest.mark.timeout(1800)]
@@ -43,7 +48,7 @@ def _sequence(verdict: Verdict, profile: Profile) -> list[str]:
     return sorted(requests) if concurrent else requests
 
 
-@pytest.mark.parametrize(("scenario_id", "version"), PAIRS, ids=[f"{s}-bw@{v}" for s, v in PAIRS])
+@pytest.mark.parametrize(("scenario_id", "version"), CONFORMANCE, ids=[f"{s}-bw@{v}" for s, v in CONFORMANCE])
 def test_reference_client_agrees_with_the_real_cli(
     real_cli_verdicts: dict[tuple[str, str], Verdict], reference_session: Session, scenario_id: str, version: str
 ) -> None:
