@@ -31,7 +31,7 @@ from harness._profiles import Profile, cli_profile
 from harness._scenario import ClientSetup, ClientState, Step
 from harness.clients._held_sleep import sleep_through_hold
 from harness.clients.base import SleepPlan
-from harness.clients.bw import BwClient, BwError, BwRun, install
+from harness.clients.bw import BwClient, BwError, BwRun, install, kill_group
 
 __all__ = ["BitwardenCliDriver"]
 
@@ -160,10 +160,8 @@ class BitwardenCliDriver:
         self._closed = True
         # Other threads may be waiting on these processes: only signal them here; each owner reaps its own.
         for process in list(self._running):
-            _stop(process)
+            kill_group(process)
         if self._serve is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self._serve.pid, signal.SIGCONT)  # a frozen process cannot act on SIGTERM
             _kill(self._serve)
             self._serve = None
 
@@ -178,19 +176,20 @@ class BitwardenCliDriver:
 
     def _run(self, *args: str, env: dict[str, str] | None = None) -> BwRun:
         """A `bw` command run to completion, registered so that close() can stop it from another thread."""
-        process = self._bw().start(*args, env=env)
-        self._running.append(process)
-        started = time.monotonic()
+        started: list[subprocess.Popen[str]] = []
+
+        def register(process: subprocess.Popen[str]) -> None:
+            started.append(process)
+            self._running.append(process)
+
         try:
-            stdout, stderr = process.communicate(timeout=COMMAND_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            _kill(process)
-            raise ClientError(f"`bw {args[0]}` did not finish within {COMMAND_TIMEOUT:g} s and was stopped.") from None
+            return self._bw().run(*args, env=env, timeout=COMMAND_TIMEOUT, on_start=register)
+        except BwError as exc:
+            raise ClientError(str(exc)) from exc
         finally:
-            _kill(process)
-            with contextlib.suppress(ValueError):
-                self._running.remove(process)
-        return BwRun(tuple(args), process.returncode, stdout, stderr, time.monotonic() - started)
+            for process in started:
+                with contextlib.suppress(ValueError):
+                    self._running.remove(process)
 
     def _env(self) -> dict[str, str]:
         return {"BW_SESSION": self._session} if self._session else {}
@@ -339,15 +338,8 @@ def _exited(process: Any) -> bool:
     return bool(process.poll() is not None)
 
 
-def _stop(process: subprocess.Popen[str]) -> None:
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGCONT)  # a frozen process must run to die
-            os.killpg(process.pid, signal.SIGKILL)
-
-
 def _kill(process: subprocess.Popen[str]) -> None:
-    _stop(process)
+    kill_group(process)
     process.wait()
     for stream in (process.stdin, process.stdout, process.stderr):
         if stream is not None:

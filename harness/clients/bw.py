@@ -24,6 +24,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -261,14 +262,23 @@ class BwClient:
         return merged
 
     def run(
-        self, *args: str, env: dict[str, str] | None = None, timeout: float = 120, stdin: str | None = None
+        self,
+        *args: str,
+        env: dict[str, str] | None = None,
+        timeout: float = 120,
+        stdin: str | None = None,
+        on_start: Callable[[subprocess.Popen[str]], None] | None = None,
     ) -> BwRun:
         """Run `bw <args>` to completion; a command still running after `timeout` seconds is killed (BwError).
 
         `stdin` is piped in and closed; without it the CLI reads an empty, closed stdin (never a terminal).
+        `on_start` gets the process as soon as it runs, so another thread can stop it (`kill_group`); the run then
+        returns with the signal's negative exit code.
         """
         started = time.monotonic()
         process = self._popen(args, env)
+        if on_start is not None:
+            on_start(process)
         try:
             stdout, stderr = _communicate(process, stdin, timeout)
         except _TimedOut as exc:
@@ -321,19 +331,21 @@ def _communicate(process: subprocess.Popen[str], stdin: str | None, timeout: flo
     try:
         return process.communicate(stdin, timeout=timeout)
     except subprocess.TimeoutExpired:
-        _kill_group(process)
+        kill_group(process)
         raise _TimedOut(*process.communicate()) from None
     except BaseException:
-        _kill_group(process)
+        kill_group(process)
         process.communicate()
         raise
 
 
-def _kill_group(process: subprocess.Popen[str]) -> None:
+def kill_group(process: subprocess.Popen[str]) -> None:
+    """SIGKILL a process started by BwClient and everything it started; also a frozen (SIGSTOPped) one."""
     # The process leads its own session, so its group id is its PID; killing the group also ends anything it
-    # started (npm's install scripts, for one).
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
+    # started (npm's install scripts, for one). SIGKILL needs no SIGCONT: it ends stopped processes too.
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 def _shown(args: tuple[str, ...]) -> str:
