@@ -184,7 +184,7 @@ class WorldRouter:
             await send(message)
 
         try:
-            fault = world.faults.take(method, path, grant_type)
+            fault = world.faults.take(method, path, grant_type, _has_bearer(scope)) if world.faults.active else None
             if fault is not None:
                 entry.fault_id, entry.fault_action = fault.id, fault.spec.action.kind.value
                 answered = await self._apply_fault(fault, world, entry, send_tracking, receive)
@@ -225,6 +225,13 @@ class WorldRouter:
         entry.note = "connection dropped by fault"
         await _drop_connection(raw_receive)
         return True
+
+
+def _has_bearer(scope: Scope) -> bool:
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            return bool(value[:7].lower() == b"bearer ")
+    return False
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -11,7 +11,7 @@ from fastapi import Request
 from mock_identity_server.journal import JournalEntry
 from mock_identity_server.responses import HttpProblem, unauthorized
 from mock_identity_server.store import Account
-from mock_identity_server.tokens import TokenValidation, TokenVerdict
+from mock_identity_server.tokens import TokenValidation, TokenVerdict, expired_at
 from mock_identity_server.world import World
 
 __all__ = ["authenticate", "bearer_token"]
@@ -41,6 +41,8 @@ def authenticate(request: Request, *, optional: bool = False) -> Account | None:
         leeway=settings.leeway,
         enforced_lifetime=settings.enforced_access_token_lifetime,
     )
+    if result.ok and result.claims is not None and world.force_expired(result.claims.jti):
+        result = expired_at(result.claims, world.expired_at or world.clock.now())
     account = world.store.accounts.get(result.claims.sub) if result.ok and result.claims else None
     if result.ok and account is None:
         result = TokenValidation(TokenVerdict.UNKNOWN_USER, result.claims, 'Bearer error="invalid_token"')

@@ -1,8 +1,8 @@
-"""The control API under `/_control/`: clock, settings, accounts, faults, holds, journal, reset and worlds.
+"""The control API under `/_control/`: clock, settings, accounts, faults, holds, journal, events, reset, worlds.
 
 Every route acts on the world the request was addressed to: `/_control/...` is the default world,
 `/w/<id>/_control/...` world `<id>`. The harness and QA drive the server only through these routes; they are
-documented in the OpenAPI page at `/docs`.
+documented in the OpenAPI page at `/docs`. Every change a route makes is also recorded in the world's event log.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response, StreamingResponse
 
-from mock_identity_server.clock import VirtualClock, ensure_aware
+from mock_identity_server.clock import VirtualClock, ensure_aware, host_now
 from mock_identity_server.crypto import KdfSettings
+from mock_identity_server.events import ClockReason, EventKind
 from mock_identity_server.faults import FaultSpec
 from mock_identity_server.journal import iso_millis
 from mock_identity_server.responses import json_response
@@ -58,6 +59,11 @@ class ClockState(BaseModel):
 class AdvanceRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     seconds: float = Field(ge=0, description="How far to move the clock forward.")
+    reason: ClockReason | None = Field(
+        default=None,
+        description="Recorded in the event log for reports: `sleep` (host slept), `advance` (client clock moved "
+        "too), `skew` (server clock only).",
+    )
 
 
 class SetRequest(BaseModel):
@@ -75,21 +81,46 @@ async def read_clock(request: Request) -> dict[str, Any]:
     return _clock_state(_world(request).clock)
 
 
+_CLOCK_WORDS = {ClockReason.SLEEP: "host slept", ClockReason.SKEW: "server clock skewed"}
+
+
 @router.post("/clock/advance", response_model=ClockState, summary="Move the world clock forward")
 async def advance_clock(request: Request, body: AdvanceRequest) -> dict[str, Any]:
-    clock = _world(request).clock
-    clock.advance(body.seconds)
-    return _clock_state(clock)
+    world = _world(request)
+    before = world.clock.now()
+    world.clock.advance(body.seconds)
+    what = _CLOCK_WORDS.get(body.reason, "clock moved") if body.reason else "clock moved"
+    world.events.record(
+        EventKind.CLOCK,
+        real=host_now(),
+        virtual=before,
+        virtual_after=world.clock.now(),
+        seconds=body.seconds,
+        reason=body.reason,
+        text=f"{what}: +{body.seconds:g} s",
+    )
+    return _clock_state(world.clock)
 
 
 @router.post("/clock/set", response_model=ClockState, responses={400: {}}, summary="Jump to an instant")
 async def set_clock(request: Request, body: SetRequest) -> Any:
-    clock = _world(request).clock
+    world = _world(request)
+    before = world.clock.now()
     try:
-        clock.set(ensure_aware(body.instant))
+        world.clock.set(ensure_aware(body.instant))
     except ValueError as exc:
         return _control_error(400, str(exc))
-    return _clock_state(clock)
+    after = world.clock.now()
+    seconds = (after - before).total_seconds()
+    world.events.record(
+        EventKind.CLOCK,
+        real=host_now(),
+        virtual=before,
+        virtual_after=after,
+        seconds=seconds,
+        text=f"clock set to {iso_millis(after)} ({seconds:+g} s)",
+    )
+    return _clock_state(world.clock)
 
 
 @router.post("/clock/freeze", response_model=ClockState, summary="Stop the world clock")
@@ -121,6 +152,7 @@ async def change_settings(request: Request, changes: dict[str, Any]) -> Any:
         world.settings = updated_settings(world.settings, changes)
     except SettingsError as exc:
         return _control_error(400, str(exc))
+    world.record(EventKind.SETTINGS, "settings changed: " + ", ".join(f"{k}={v}" for k, v in changes.items()))
     return world.settings
 
 
@@ -138,6 +170,7 @@ async def apply_preset(request: Request, name: str) -> Any:
         world.settings = preset_settings(name, world.settings)
     except SettingsError as exc:
         return _control_error(400, str(exc))
+    world.record(EventKind.SETTINGS, f"preset {name} applied")
     return world.settings
 
 
@@ -212,12 +245,25 @@ async def revoke_account(request: Request, account_id: str) -> Any:
     account = _account(world, account_id)
     if account is None:
         return _control_error(404, f"No account {account_id!r} in world {world.id!r}.")
-    return {"revoked": world.store.revoke_grants(account.id)}
+    revoked = world.store.revoke_grants(account.id)
+    world.record(EventKind.REVOKE, f"{revoked} refresh token(s) of {account.email} revoked")
+    return {"revoked": revoked}
 
 
 @router.post("/revoke", summary="Revoke every refresh token of the world")
 async def revoke_all(request: Request) -> dict[str, int]:
-    return {"revoked": _world(request).store.revoke_grants()}
+    world = _world(request)
+    revoked = world.store.revoke_grants()
+    world.record(EventKind.REVOKE, f"{revoked} refresh token(s) revoked")
+    return {"revoked": revoked}
+
+
+@router.post("/expire", summary="Make every access token issued so far count as expired")
+async def expire_access_tokens(request: Request) -> dict[str, Any]:
+    world = _world(request)
+    issued = world.expire_access_tokens()
+    world.record(EventKind.EXPIRE, f"all {issued} access token(s) issued so far declared expired")
+    return {"expired": issued, "at": iso_millis(world.expired_at)}
 
 
 # --- faults ------------------------------------------------------------------------------------------------
@@ -230,7 +276,10 @@ async def list_faults(request: Request) -> list[dict[str, Any]]:
 
 @router.post("/faults", status_code=201, summary="Add a fault")
 async def add_fault(request: Request, spec: FaultSpec) -> dict[str, Any]:
-    return _world(request).faults.add(spec).describe()
+    world = _world(request)
+    fault = world.faults.add(spec)
+    world.record(EventKind.FAULT, f"fault {fault.id} added: {fault.summary()}")
+    return fault.describe()
 
 
 @router.delete("/faults/{fault_id}", responses={404: {}}, summary="Remove a fault")
@@ -274,14 +323,20 @@ async def wait_for_holds(request: Request, body: WaitRequest) -> Any:
 
 @router.post("/holds/release", summary="Release every held request")
 async def release_all(request: Request) -> list[dict[str, Any]]:
-    return [held.describe() for held in _world(request).holds.release()]
+    world = _world(request)
+    released = [held.describe() for held in world.holds.release()]
+    if released:
+        world.record(EventKind.RELEASE, f"{len(released)} held request(s) released")
+    return released
 
 
 @router.post("/holds/{held_id}/release", responses={404: {}}, summary="Release one held request")
 async def release_one(request: Request, held_id: str) -> Any:
-    released = _world(request).holds.release(held_id)
+    world = _world(request)
+    released = world.holds.release(held_id)
     if not released:
         return _control_error(404, f"No held request {held_id!r}; GET /_control/holds lists them.")
+    world.record(EventKind.RELEASE, f"held request {held_id} released")
     return released[0].describe()
 
 
@@ -314,6 +369,11 @@ async def stream_journal(request: Request, since: int = Query(default=0, ge=0)) 
     return StreamingResponse(lines(), media_type="application/x-ndjson")
 
 
+@router.get("/events", summary="What was done to the world: clock jumps, faults, revocations, expiries")
+async def read_events(request: Request, since: int = Query(default=0, ge=0)) -> list[dict[str, Any]]:
+    return [event.to_json() for event in _world(request).events.entries(since)]
+
+
 # --- reset and worlds --------------------------------------------------------------------------------------
 
 
@@ -321,6 +381,7 @@ async def stream_journal(request: Request, since: int = Query(default=0, ge=0)) 
 async def reset(request: Request) -> dict[str, Any]:
     world = _world(request)
     world.reset()
+    world.record(EventKind.RESET, "world reset to its initial state")
     return world_json(world, request)
 
 

@@ -41,18 +41,34 @@ class FaultMatch(BaseModel):
     method: str | None = Field(default=None, description="HTTP method, any when omitted.")
     path: str = Field(default="*", description="Glob, e.g. `/api/sync`, `/api/ciphers/*`, `/identity/*`.")
     grant_type: str | None = Field(default=None, description="Token endpoint only: `password`, `refresh_token`...")
+    authenticated: bool | None = Field(
+        default=None,
+        description="Only requests that carry a bearer token (true) or that carry none (false); any when omitted.",
+    )
     skip: int = Field(
         default=0,
         ge=0,
         description="Let this many matching requests through untouched before the fault applies (0 = the first).",
     )
 
-    def matches(self, method: str, path: str, grant_type: str | None) -> bool:
+    def matches(self, method: str, path: str, grant_type: str | None, authenticated: bool = False) -> bool:
         if self.method is not None and self.method.upper() != method.upper():
             return False
         if self.grant_type is not None and self.grant_type != grant_type:
             return False
+        if self.authenticated is not None and self.authenticated != authenticated:
+            return False
         return fnmatch.fnmatchcase(path, self.path)
+
+    def summary(self) -> str:
+        parts = [self.method or "any method", self.path]
+        if self.grant_type:
+            parts.append(f"grant_type={self.grant_type}")
+        if self.authenticated is not None:
+            parts.append("with a bearer token" if self.authenticated else "without a bearer token")
+        if self.skip:
+            parts.append(f"after {self.skip} untouched")
+        return " ".join(parts)
 
 
 class FaultAction(BaseModel):
@@ -118,6 +134,15 @@ class Fault:
     def used_up(self) -> bool:
         return self.spec.times is not None and self.fired >= self.spec.times
 
+    def summary(self) -> str:
+        """In words, for the event log: `hold on GET /api/* with a bearer token, once`."""
+        action = self.spec.action
+        what = f"{action.kind.value} {action.status}" if action.status else action.kind.value
+        if action.kind.value == "delay":
+            what = f"delay {action.seconds:g} s"
+        times = "permanently" if self.spec.times is None else f"{self.spec.times} time(s)"
+        return f"{what} on {self.spec.match.summary()}, {times}"
+
     def describe(self) -> dict[str, Any]:
         remaining = None if self.spec.times is None else self.spec.times - self.fired
         return {
@@ -144,6 +169,11 @@ class Faults:
     def all(self) -> list[Fault]:
         return list(self._faults)
 
+    @property
+    def active(self) -> bool:
+        """Whether any fault is registered: the hot path skips matching (and header scanning) when none is."""
+        return bool(self._faults)
+
     def remove(self, fault_id: str) -> bool:
         before = len(self._faults)
         self._faults = [fault for fault in self._faults if fault.id != fault_id]
@@ -152,10 +182,10 @@ class Faults:
     def clear(self) -> None:
         self._faults.clear()
 
-    def take(self, method: str, path: str, grant_type: str | None) -> Fault | None:
+    def take(self, method: str, path: str, grant_type: str | None, authenticated: bool = False) -> Fault | None:
         """The first fault with uses left that matches, with one use taken; None when none applies."""
         for fault in self._faults:
-            if fault.used_up or not fault.spec.match.matches(method, path, grant_type):
+            if fault.used_up or not fault.spec.match.matches(method, path, grant_type, authenticated):
                 continue
             if fault.skipped < fault.spec.match.skip:
                 fault.skipped += 1  # counted as seen; a later fault in the list may still apply

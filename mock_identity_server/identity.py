@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -125,11 +125,12 @@ def _issue_access_token(
     entry: JournalEntry | None,
 ) -> tuple[str, int]:
     issued = int(now.timestamp())
-    jti = secrets.token_hex(16).upper()
+    expires = issued + round(lifetime)
+    jti = world.next_token_jti()
     claims = {
         "nbf": issued,
         "iat": issued,
-        "exp": issued + round(lifetime),
+        "exp": expires,
         "iss": _issuer(request),
         "sub": account.id,
         "auth_time": issued,
@@ -147,6 +148,7 @@ def _issue_access_token(
     }
     if entry is not None:
         entry.issued_token_id = jti
+        entry.issued_token_expires_virtual = datetime.fromtimestamp(expires, UTC)
         entry.user_id = account.id
     return world.signer.issue(claims), round(lifetime)
 

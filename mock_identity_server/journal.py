@@ -39,6 +39,7 @@ class JournalEntry:
     token_verdict: str | None = None
     user_id: str | None = None
     issued_token_id: str | None = None
+    issued_token_expires_virtual: datetime | None = None
     fault_id: str | None = None
     fault_action: str | None = None
     held: bool = False
@@ -46,7 +47,13 @@ class JournalEntry:
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        for key in ("arrived_real", "arrived_virtual", "answered_real", "answered_virtual"):
+        for key in (
+            "arrived_real",
+            "arrived_virtual",
+            "answered_real",
+            "answered_virtual",
+            "issued_token_expires_virtual",
+        ):
             data[key] = iso_millis(data[key])
         return data
 

@@ -26,6 +26,7 @@ __all__ = [
     "TokenVerdict",
     "b64url_decode",
     "b64url_encode",
+    "expired_at",
 ]
 
 
@@ -89,6 +90,12 @@ def _invalid_token(description: str | None) -> str:
     if description is None:
         return 'Bearer error="invalid_token"'
     return f'Bearer error="invalid_token", error_description="{description}"'
+
+
+def expired_at(claims: AccessTokenClaims, instant: datetime) -> TokenValidation:
+    """The verdict on a token the tester declared expired at `instant` (`POST /_control/expire`)."""
+    description = f"The token expired at '{_aspnet_date(int(instant.timestamp()))}'"
+    return TokenValidation(TokenVerdict.EXPIRED, claims, _invalid_token(description))
 
 
 class TokenSigner:

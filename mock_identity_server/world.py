@@ -12,8 +12,10 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from mock_identity_server.clock import VirtualClock
+from mock_identity_server.clock import VirtualClock, host_now
+from mock_identity_server.events import ControlEvent, EventKind, EventLog
 from mock_identity_server.faults import Faults
 from mock_identity_server.holds import Holds
 from mock_identity_server.journal import Journal
@@ -41,7 +43,13 @@ class World:
     faults: Faults = field(default_factory=Faults)
     holds: Holds = field(default_factory=Holds)
     journal: Journal = field(default_factory=Journal)
+    events: EventLog = field(default_factory=EventLog)
     signer: TokenSigner = field(default_factory=TokenSigner)
+    # Access tokens carry their issue number in their jti, so `expire` can end every token issued so far
+    # without keeping a list of them: tokens numbered up to `expired_through` count as expired.
+    tokens_issued: int = 0
+    expired_through: int = 0
+    expired_at: datetime | None = None
     seeded_account: Account | None = None
     initial_settings: ServerSettings | None = None
     initial_clock: tuple[datetime, bool] | None = None
@@ -54,6 +62,31 @@ class World:
     @property
     def prefix(self) -> str:
         return "" if self.id == DEFAULT_WORLD_ID else f"/w/{self.id}"
+
+    def next_token_jti(self) -> str:
+        """A jti for a new access token: 32 upper-case hex digits like IdentityServer's, the first 8 numbering it."""
+        self.tokens_issued += 1
+        return f"{self.tokens_issued:08X}{secrets.token_hex(12).upper()}"
+
+    def expire_access_tokens(self) -> int:
+        """Make every access token issued so far count as expired from now on; returns how many were issued."""
+        self.expired_through = self.tokens_issued
+        self.expired_at = self.clock.now()
+        return self.tokens_issued
+
+    def force_expired(self, jti: str) -> bool:
+        """Whether `expire` ended the token with this jti (a jti we did not number never is)."""
+        if self.expired_through == 0:
+            return False
+        try:
+            number = int(jti[:8], 16)
+        except ValueError:
+            return False
+        return 0 < number <= self.expired_through
+
+    def record(self, kind: EventKind, text: str, **extra: Any) -> ControlEvent:
+        """Log a control event at the current real and virtual time."""
+        return self.events.record(kind, real=host_now(), virtual=self.clock.now(), text=text, **extra)
 
     def reset(self) -> None:
         """Back to the state the world was created in: settings, clock, the seeded account only; no faults."""
@@ -69,6 +102,9 @@ class World:
             self.clock.run()
         self.faults.clear()
         self.journal.clear()
+        self.events.clear()
+        self.expired_through = 0
+        self.expired_at = None
         # A new signing key: tokens issued before the reset belong to a world that no longer exists.
         self.signer = TokenSigner()
         seeded_id = self.seeded_account.id if self.seeded_account else None

@@ -100,7 +100,13 @@ def test_fault_list_shows_fired_and_remaining(client: TestClient) -> None:
     listed = {fault["id"]: fault for fault in control(client, "GET", "/faults")}
     assert (listed[first["id"]]["fired"], listed[first["id"]]["remaining"]) == (1, 1)
     assert (listed[second["id"]]["fired"], listed[second["id"]]["remaining"]) == (0, 1)
-    assert listed[first["id"]]["match"] == {"method": None, "path": "/api/alive", "grant_type": None, "skip": 0}
+    assert listed[first["id"]]["match"] == {
+        "method": None,
+        "path": "/api/alive",
+        "grant_type": None,
+        "authenticated": None,
+        "skip": 0,
+    }
     assert listed[first["id"]]["action"]["kind"] == "status"
     client.get("/api/alive")
     used_up = {fault["id"]: fault for fault in control(client, "GET", "/faults")}[first["id"]]

@@ -229,6 +229,7 @@ def test_journal_entries_carry_real_and_virtual_times_and_verdicts(client: TestC
         "token_verdict",
         "user_id",
         "issued_token_id",
+        "issued_token_expires_virtual",
         "fault_id",
         "fault_action",
         "held",
@@ -245,6 +246,8 @@ def test_journal_entries_carry_real_and_virtual_times_and_verdicts(client: TestC
     assert token_entry["arrived_real"].endswith("Z")
     assert token_entry["answered_real"] >= token_entry["arrived_real"]
     assert token_entry["fault_id"] is None
+    assert token_entry["issued_token_id"] == claims(body["access_token"])["jti"]
+    assert token_entry["issued_token_expires_virtual"] == "2026-01-15T10:00:10.000Z"
 
     assert (sync_entry["method"], sync_entry["path"], sync_entry["query"]) == (
         "GET",
