@@ -69,8 +69,16 @@ class Control:
         state: dict[str, Any] = self._call("GET", "/clock")
         return state
 
-    def advance(self, seconds: float) -> dict[str, Any]:
-        state: dict[str, Any] = self._call("POST", "/clock/advance", json={"seconds": seconds})
+    def advance(self, seconds: float, reason: str | None = None) -> dict[str, Any]:
+        """Move the world clock; `reason` (sleep, advance, skew) is kept in the event log for reports."""
+        body: dict[str, Any] = {"seconds": seconds}
+        if reason is not None:
+            body["reason"] = reason
+        state: dict[str, Any] = self._call("POST", "/clock/advance", json=body)
+        return state
+
+    def set_clock(self, instant: str) -> dict[str, Any]:
+        state: dict[str, Any] = self._call("POST", "/clock/set", json={"instant": instant})
         return state
 
     def freeze_clock(self) -> None:
@@ -85,9 +93,22 @@ class Control:
         accounts: list[dict[str, Any]] = self._call("GET", "/accounts")
         return accounts
 
+    def settings(self) -> dict[str, Any]:
+        settings: dict[str, Any] = self._call("GET", "/settings")
+        return settings
+
     def revoke(self) -> int:
         revoked: int = self._call("POST", "/revoke")["revoked"]
         return revoked
+
+    def expire(self) -> dict[str, Any]:
+        """Make every access token issued so far count as expired; returns how many and since when."""
+        answer: dict[str, Any] = self._call("POST", "/expire")
+        return answer
+
+    def reset(self) -> dict[str, Any]:
+        world: dict[str, Any] = self._call("POST", "/reset")
+        return world
 
     def rotate_stamp(self, account_id: str) -> None:
         self._call("POST", f"/accounts/{account_id}/security-stamp")
@@ -103,6 +124,9 @@ class Control:
 
     def remove_fault(self, fault_id: str) -> None:
         self._call("DELETE", f"/faults/{fault_id}")
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "/faults")
 
     def wait_for_holds(self, count: int = 1, timeout: float = 30.0) -> list[dict[str, Any]] | None:
         """The held requests once `count` are parked; None when they did not come within `timeout` seconds."""
@@ -130,6 +154,11 @@ class Control:
     def journal(self, since: int = 0) -> list[dict[str, Any]]:
         entries: list[dict[str, Any]] = self._call("GET", f"/journal?since={since}")
         return entries
+
+    def events(self, since: int = 0) -> list[dict[str, Any]]:
+        """What was done to the world (clock jumps, faults, revocations...), oldest first."""
+        events: list[dict[str, Any]] = self._call("GET", f"/events?since={since}")
+        return events
 
     def last_seq(self) -> int:
         entries = self.journal()

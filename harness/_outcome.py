@@ -94,6 +94,10 @@ class Outcome:
     wall_seconds: float = 0.0
     virtual_seconds: float = 0.0
     journal: tuple[dict[str, Any], ...] = field(default=(), repr=False)
+    events: tuple[dict[str, Any], ...] = field(default=(), repr=False)
+    settings: dict[str, Any] = field(default_factory=dict, repr=False)
+    virtual_start: str | None = None
+    virtual_end: str | None = None
 
     @property
     def exit_code(self) -> int | None:

@@ -20,7 +20,7 @@ from harness._control import Control, WorldInfo
 from harness._errors import HarnessError
 from harness._outcome import CommandResult, ObservedRequest, Outcome, Verdict, judge
 from harness._profiles import Profile
-from harness._scenario import ClientState, Scenario, Step
+from harness._scenario import ClientState, Expectation, Scenario, Step
 from harness.clients.base import ClientDriver, SleepPlan
 
 __all__ = ["play", "run_scenario", "write_result"]
@@ -43,6 +43,9 @@ def run_scenario(
     world_control: Control | None = None
     commands: list[CommandResult] = []
     journal: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    settings: dict[str, Any] = {}
+    virtual_start_iso = virtual_end_iso = None
     mark = 0
     state: ClientState | None = None
     error: str | None = None
@@ -52,7 +55,9 @@ def run_scenario(
             preset=scenario.server.preset, settings=scenario.server.settings, running=driver.realtime
         )
         world_control = control.for_world(world)
-        virtual_start = world_control.clock()["epoch"]
+        settings = world.settings
+        start_clock = world_control.clock()
+        virtual_start, virtual_start_iso = start_clock["epoch"], start_clock["now"]
         _log_in(driver, world, world_control, workdir, scenario)
         play(scenario.setup, driver, world_control)
         mark = world_control.last_seq()
@@ -67,7 +72,9 @@ def run_scenario(
         if world_control is not None:
             try:
                 journal = journal or world_control.journal()
-                virtual_end = world_control.clock()["epoch"]
+                events = world_control.events()
+                end_clock = world_control.clock()
+                virtual_end, virtual_end_iso = end_clock["epoch"], end_clock["now"]
                 control.delete_world(world.id if world else "")
             except HarnessError as exc:  # the server is gone: keep what we have
                 logger.warning("Could not read or delete the world of %s: %s", scenario.id, exc)
@@ -83,10 +90,14 @@ def run_scenario(
             wall_seconds=time.monotonic() - started,
             virtual_seconds=virtual_end - virtual_start,
             journal=tuple(journal),
+            events=tuple(events),
+            settings=settings,
+            virtual_start=virtual_start_iso,
+            virtual_end=virtual_end_iso,
         )
         verdict = judge(scenario, outcome, expect)
         if report_dir is not None:
-            write_result(verdict, report_dir)
+            write_result(verdict, report_dir, scenario)
     return verdict
 
 
@@ -115,7 +126,7 @@ def play(steps: list[Step], driver: ClientDriver, control: Control) -> list[Comm
                 sleep_at = step.sleep_at
 
                 def jump(seconds: float) -> None:
-                    control.advance(seconds)
+                    control.advance(seconds, reason="sleep")
                     driver.shift_clock(seconds)
 
                 plan = SleepPlan(sleep_at.request, sleep_at.duration, sleep_at.occurrence, jump, sleep_at.count)
@@ -124,17 +135,17 @@ def play(steps: list[Step], driver: ClientDriver, control: Control) -> list[Comm
             assert step.sleep is not None
             driver.suspend()
             try:
-                control.advance(step.sleep)
+                control.advance(step.sleep, reason="sleep")
                 driver.shift_clock(step.sleep)
             finally:
                 driver.resume()
         elif action == "advance":
             assert step.advance is not None
-            control.advance(step.advance)
+            control.advance(step.advance, reason="advance")
             driver.shift_clock(step.advance)
         elif action == "skew":
             assert step.skew is not None
-            control.advance(step.skew)
+            control.advance(step.skew, reason="skew")
         elif action == "fault":
             assert step.fault is not None
             control.add_fault(step.fault.match, step.fault.action, step.fault.times)
@@ -153,12 +164,23 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
 
 
-def write_result(verdict: Verdict, report_dir: Path) -> Path:
-    """Write `journal.json` and `result.json` for one scenario and client; returns their folder."""
+def _expected_json(expectation: Expectation | None) -> dict[str, Any] | None:
+    if expectation is None:
+        return None
+    expected = expectation.model_dump(mode="json", exclude={"ignore", "requests"})
+    if expectation.requests is not None:
+        expected["requests"] = [str(request) for request in expectation.requests]
+    return expected
+
+
+def write_result(verdict: Verdict, report_dir: Path, scenario: Scenario | None = None) -> Path:
+    """Write `journal.json`, `events.json` and `result.json` for one scenario and client; returns their folder."""
     outcome = verdict.outcome
     folder = report_dir / outcome.scenario_id / _safe(outcome.client)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "journal.json").write_text(json.dumps(list(outcome.journal), indent=2))
+    (folder / "events.json").write_text(json.dumps(list(outcome.events), indent=2))
+    expectation = scenario.expect.get(verdict.expected_profile) if scenario is not None else None
     result = {
         "scenario": outcome.scenario_id,
         "client": outcome.client,
@@ -174,6 +196,12 @@ def write_result(verdict: Verdict, report_dir: Path) -> Path:
         "virtual_seconds": round(outcome.virtual_seconds, 3),
         "requests": [str(request) for request in outcome.requests],
         "commands": [asdict(command) for command in outcome.commands],
+        "description": scenario.description if scenario is not None else None,
+        "source": scenario.source if scenario is not None else None,
+        "settings": outcome.settings,
+        "expected": _expected_json(expectation),
+        "virtual_start": outcome.virtual_start,
+        "virtual_end": outcome.virtual_end,
     }
     (folder / "result.json").write_text(json.dumps(result, indent=2))
     return folder

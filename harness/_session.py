@@ -86,7 +86,7 @@ class Session:
             outcome = Outcome(scenario.id, client, expect or Profile.FIXED, (), None, error=str(exc))
             verdict = judge(scenario, outcome, expect)
             if report_dir is not None:
-                write_result(verdict, report_dir)
+                write_result(verdict, report_dir, scenario)
             return verdict
         with self._lock:
             self._active.add(driver)

@@ -63,6 +63,10 @@ def test_run_writes_results_and_junit_and_exits_by_the_verdict(tmp_path: Path) -
     assert result_json["passed"] is True
     assert result_json["requests"][0] == "GET /api/accounts/revision-date 401"
     assert (tmp_path / "reports/sleep-before-send/reference_fixed/journal.json").exists()
+    assert result_json["expected"]["requests"][0] == "GET /api/accounts/revision-date 401"
+    assert result_json["settings"]["access_token_lifetime"] == 330
+    (sleep,) = json.loads((tmp_path / "reports/sleep-before-send/reference_fixed/events.json").read_text())
+    assert (sleep["kind"], sleep["reason"], sleep["seconds"]) == ("clock", "sleep", 400)
 
 
 def test_a_failed_expectation_exits_1_and_shows_both_sequences(tmp_path: Path) -> None:
