@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from mock_identity_server.clock import VirtualClock, host_now
@@ -53,10 +53,14 @@ class World:
     seeded_account: Account | None = None
     initial_settings: ServerSettings | None = None
     initial_clock: tuple[datetime, bool] | None = None
+    initial_offset: timedelta = timedelta(0)
 
     def __post_init__(self) -> None:
         self.initial_settings = self.settings
         self.initial_clock = (self.clock.now(), self.clock.running)
+        # A running clock is "real time plus this much": a reset keeps that relation, not the start instant,
+        # or a server up for an hour would come back from a reset an hour in the past.
+        self.initial_offset = self.clock.now() - host_now()
         self._seed()
 
     @property
@@ -97,7 +101,7 @@ class World:
         start, running = self.initial_clock
         # Freeze before setting: a clock left running would otherwise move on between set() and freeze().
         self.clock.freeze()
-        self.clock.set(start)
+        self.clock.set(host_now() + self.initial_offset if running else start)
         if running:
             self.clock.run()
         self.faults.clear()

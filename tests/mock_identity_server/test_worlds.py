@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -204,6 +205,21 @@ def test_reset_of_the_default_world(client: TestClient) -> None:
     assert world["base_url"] == "https://testserver"
     assert world["clock"]["now"] == "2026-01-15T10:00:00.000Z"
     assert world["settings"]["leeway"] == 0
+
+
+def test_reset_of_a_running_world_keeps_it_on_real_time(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    import mock_identity_server.world as world_module
+
+    host = [datetime(2026, 3, 1, 9, 0, tzinfo=UTC)]
+    monkeypatch.setattr(world_module, "host_now", lambda: host[0])
+    _create(client, id="r", start="2026-03-01T09:00:00Z", running=True)
+    prefix = "/w/r"
+    advance(client, 600, prefix)
+    host[0] += timedelta(hours=1)  # the server has been up an hour when QA resets it
+    world = control(client, "POST", "/reset", prefix)
+    now = datetime.fromisoformat(world["clock"]["now"].replace("Z", "+00:00"))
+    assert timedelta(0) <= now - host[0] < timedelta(seconds=30)
+    assert world["clock"]["running"] is True
 
 
 def test_journal_entries_carry_real_and_virtual_times_and_verdicts(client: TestClient) -> None:
