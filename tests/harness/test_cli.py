@@ -82,12 +82,12 @@ def test_a_failed_expectation_exits_1_and_shows_both_sequences(tmp_path: Path) -
 def test_list_bugs_shows_only_recipes_with_what_the_report_says(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import harness.cli
+    import harness.cli._runs
     from tests.harness.test_scenario import GOOD, RECIPE
 
     (tmp_path / "bug-123.yaml").write_text(RECIPE)
     (tmp_path / "demo.yaml").write_text(GOOD)
-    monkeypatch.setattr(harness.cli, "SCENARIO_DIR", tmp_path)
+    monkeypatch.setattr(harness.cli._runs, "SCENARIO_DIR", tmp_path)
     result = runner.invoke(app, ["list", "--bugs"])
     assert result.exit_code == 0, result.output
     assert "BUG=123" in result.output

@@ -1,18 +1,12 @@
-"""The `sleepwalk` command line: the only part of the harness that prints.
-
-Results go to stdout, logs to stderr. Exit codes: 0 when every outcome met its expectation, 1 when one did not,
-2 on a usage or setup error.
-"""
+"""Scenario commands: `list`, `run`, `matrix` and `install-cli`."""
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from harness._errors import HarnessError
@@ -20,32 +14,11 @@ from harness._outcome import Verdict
 from harness._profiles import Profile
 from harness._scenario import Scenario, ScenarioError, load_scenario, load_scenarios
 from harness._session import Session
+from harness.cli._app import app, err, fail, out
 from harness.clients import parse_client_spec
 from harness.clients.bw import PINNED_VERSIONS, BwError, install
 
-app = typer.Typer(
-    name="sleepwalk",
-    help="Reproduce Bitwarden 'logged out after the laptop slept' bugs, in virtual time.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-SCENARIO_DIR = Path(os.environ.get("SLEEPWALK_SCENARIOS", Path(__file__).resolve().parent.parent / "scenarios"))
-
-
-@app.callback()
-def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log to stderr.")] = False) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(message, markup=False)
-    return typer.Exit(2)
+SCENARIO_DIR = Path(os.environ.get("SLEEPWALK_SCENARIOS", Path(__file__).resolve().parents[2] / "scenarios"))
 
 
 def _scenarios(names: list[str]) -> list[Scenario]:
@@ -56,11 +29,11 @@ def _scenarios(names: list[str]) -> list[Scenario]:
             path = SCENARIO_DIR / f"{name}.yaml"
             if not path.exists():
                 known = ", ".join(sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml")))
-                raise _fail(f"No scenario {name!r} in {SCENARIO_DIR}; known: {known}.")
+                raise fail(f"No scenario {name!r} in {SCENARIO_DIR}; known: {known}.")
         try:
             chosen.append(load_scenario(path))
         except ScenarioError as exc:
-            raise _fail(str(exc)) from exc
+            raise fail(str(exc)) from exc
     return chosen
 
 
@@ -73,9 +46,9 @@ def _prepare_clients(clients: list[str]) -> None:
                 with err.status(f"Installing @bitwarden/cli@{argument} (once; reused afterwards)..."):
                     install(argument)
             elif argument not in {profile.value for profile in Profile}:
-                raise _fail(f"Unknown reference profile {argument!r}; use reference:legacy, :fixed or :mobile.")
+                raise fail(f"Unknown reference profile {argument!r}; use reference:legacy, :fixed or :mobile.")
         except (HarnessError, BwError, ValueError) as exc:
-            raise _fail(str(exc)) from exc
+            raise fail(str(exc)) from exc
 
 
 @app.command("list")
@@ -86,7 +59,9 @@ def list_scenarios(
     try:
         scenarios = load_scenarios(SCENARIO_DIR)
     except ScenarioError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
+    if not scenarios:
+        raise fail(f"No scenario files (*.yaml) in {SCENARIO_DIR}; set SLEEPWALK_SCENARIOS to the scenarios folder.")
     if bugs:
         for scenario in scenarios.values():
             if scenario.bug is not None:
@@ -143,7 +118,7 @@ def run(
         err.print(f"Interrupted: client processes and the server are stopped; partial results in {report_dir}.")
         raise typer.Exit(130) from None
     except HarnessError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     if junit is not None:
         from harness._junit import write_junit
 
@@ -168,7 +143,7 @@ def matrix(
         with Session.started() as session:
             verdicts = session.run_all(chosen, specs, jobs=jobs, report_dir=report_dir)
     except HarnessError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     out.print(f"{chosen[0].id}: {chosen[0].description}\n  source: {chosen[0].source}\n", markup=False)
     for verdict in verdicts:
         outcome = verdict.outcome
@@ -208,9 +183,5 @@ def install_cli(
             try:
                 bw_js = install(version)
             except BwError as exc:
-                raise _fail(str(exc)) from exc
+                raise fail(str(exc)) from exc
         out.print(f"bw@{version}: {bw_js}")
-
-
-def main() -> None:
-    app()

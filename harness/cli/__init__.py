@@ -1,0 +1,18 @@
+"""The `sleepwalk` command line: the only part of the harness that prints.
+
+Commands live in modules by purpose: scenario runs (`_runs`), manual QA mode against a running server
+(`_manual`) and reports (`_report`). Importing them registers their commands on `app`.
+"""
+
+from __future__ import annotations
+
+from harness.cli import _runs
+from harness.cli._app import app
+
+__all__ = ["app", "main"]
+
+_COMMAND_MODULES = (_runs,)
+
+
+def main() -> None:
+    app()
