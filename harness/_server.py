@@ -78,6 +78,10 @@ class ServerProcess:
         """An HTTPS client trusting the server's CA, for the server's root or a world's `base_url`."""
         return httpx.Client(base_url=base_url or self.url, verify=self.ssl_context(), timeout=timeout)
 
+    def wait(self) -> int:
+        """Block until the server exits by itself; its exit status."""
+        return self._process.wait()
+
     def stop(self) -> None:
         if self._process.poll() is None:
             os.kill(self.pid, signal.SIGTERM)

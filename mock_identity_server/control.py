@@ -54,6 +54,7 @@ class ClockState(BaseModel):
     now: str
     epoch: float = Field(description="The same instant in seconds since the Unix epoch.")
     running: bool
+    ahead: float = Field(description="Seconds the world clock is ahead of the host's clock (negative: behind).")
 
 
 class AdvanceRequest(BaseModel):
@@ -73,7 +74,8 @@ class SetRequest(BaseModel):
 
 def _clock_state(clock: VirtualClock) -> dict[str, Any]:
     now = clock.now()
-    return {"now": iso_millis(now), "epoch": now.timestamp(), "running": clock.running}
+    ahead = round((now - host_now()).total_seconds(), 3)
+    return {"now": iso_millis(now), "epoch": now.timestamp(), "running": clock.running, "ahead": ahead}
 
 
 @router.get("/clock", response_model=ClockState, summary="Read the world clock")

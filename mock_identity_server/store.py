@@ -87,7 +87,9 @@ class Store:
         # result (the keys are a pure function of the spec but for the random user key, which may be shared).
         self.key_cache: dict[AccountSpec, AccountKeys] = {} if key_cache is None else key_cache
 
-    def create_account(self, spec: AccountSpec, now: datetime, *, account_id: str | None = None) -> Account:
+    def create_account(
+        self, spec: AccountSpec, now: datetime, *, account_id: str | None = None, api_key_secret: str | None = None
+    ) -> Account:
         if self.find_account(spec.email) is not None:
             raise ValueError(f"An account for {spec.email!r} exists already; use another email address.")
         keys = self.key_cache.get(spec)
@@ -98,7 +100,7 @@ class Store:
             id=account_id or str(uuid.uuid4()),
             spec=spec,
             keys=keys,
-            api_key_secret="".join(secrets.choice(_SECRET_ALPHABET) for _ in range(30)),
+            api_key_secret=api_key_secret or "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(30)),
             security_stamp=str(uuid.uuid4()),
             revision_date=now,
         )

@@ -107,17 +107,21 @@ class World:
         self.faults.clear()
         self.journal.clear()
         self.events.clear()
+        self.tokens_issued = 0
         self.expired_through = 0
         self.expired_at = None
         # A new signing key: tokens issued before the reset belong to a world that no longer exists.
         self.signer = TokenSigner()
-        seeded_id = self.seeded_account.id if self.seeded_account else None
+        # The seeded account keeps its id and API key, so what `serve` printed (and server.json) stays true.
+        seeded = self.seeded_account
         self.store = Store(self.store.key_cache)
-        self._seed(seeded_id)
+        self._seed(seeded.id if seeded else None, seeded.api_key_secret if seeded else None)
 
-    def _seed(self, account_id: str | None = None) -> None:
+    def _seed(self, account_id: str | None = None, api_key_secret: str | None = None) -> None:
         if self.seed is not None:
-            self.seeded_account = self.store.create_account(self.seed, self.clock.now(), account_id=account_id)
+            self.seeded_account = self.store.create_account(
+                self.seed, self.clock.now(), account_id=account_id, api_key_secret=api_key_secret
+            )
 
 
 class Worlds:

@@ -231,14 +231,7 @@ class BwClient:
         The file is replaced atomically: the preload reads it on every `Date.now()`, and an in-place rewrite
         could be read half-written (real-cli.md §7.2).
         """
-        handle, temporary = tempfile.mkstemp(prefix=f".{CLOCK_FILE_NAME}.", suffix=".tmp", dir=self.data_dir)
-        try:
-            with os.fdopen(handle, "w") as stream:
-                stream.write(f"{round(seconds * 1000)}\n")
-            os.replace(temporary, self.clock_file)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_clock_offset(self.clock_file, seconds)
         self._clock_offset = seconds
         logger.debug("Clock offset of %s set to %+g s", self.data_dir, seconds)
 
@@ -253,8 +246,7 @@ class BwClient:
             if not name.startswith(_NOT_INHERITED_PREFIXES) and name not in _NOT_INHERITED
         }
         merged.update(env or {})
-        preload = str(PRELOAD).replace("\\", "\\\\").replace('"', '\\"')
-        merged["NODE_OPTIONS"] = f'{merged.get("NODE_OPTIONS", "")} --require "{preload}"'.strip()
+        merged["NODE_OPTIONS"] = preload_node_options(merged.get("NODE_OPTIONS", ""))
         merged["BITWARDENCLI_APPDATA_DIR"] = str(self.data_dir)
         merged["NODE_EXTRA_CA_CERTS"] = str(self.ca_cert)
         merged["BW_NOINTERACTION"] = "true"
@@ -324,6 +316,24 @@ class _TimedOut(Exception):
         super().__init__("timed out")
         self.stdout = stdout
         self.stderr = stderr
+
+
+def write_clock_offset(path: Path, seconds: float) -> None:
+    """Write the preload's offset file (milliseconds) atomically: a reader sees the old or the new offset."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w") as stream:
+            stream.write(f"{round(seconds * 1000)}\n")
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def preload_node_options(existing: str = "") -> str:
+    """NODE_OPTIONS that load the clock bridge, quoted for paths with spaces, after any `existing` options."""
+    preload = str(PRELOAD).replace("\\", "\\\\").replace('"', '\\"')
+    return f'{existing} --require "{preload}"'.strip()
 
 
 def _communicate(process: subprocess.Popen[str], stdin: str | None, timeout: float) -> tuple[str, str]:

@@ -38,7 +38,9 @@ def test_create_world_with_preset_settings_and_start(client: TestClient) -> None
     )
     assert world["id"] == "a"
     assert world["base_url"] == "https://testserver/w/a"
-    assert world["clock"] == {"now": "2027-06-01T08:00:00.000Z", "epoch": 1811836800.0, "running": False}
+    clock = dict(world["clock"])
+    assert clock.pop("ahead") > 0  # a frozen clock in 2027 is ahead of the host
+    assert clock == {"now": "2027-06-01T08:00:00.000Z", "epoch": 1811836800.0, "running": False}
     assert world["settings"]["access_token_lifetime"] == 3600
     assert world["settings"]["leeway"] == 0
     assert world["account"]["email"] == "qa@example.com"
@@ -182,7 +184,9 @@ def test_reset_restores_settings_clock_and_empties_the_world(client: TestClient)
 
     world = control(client, "POST", "/reset", prefix)
 
-    assert world["clock"] == {"now": "2027-06-01T08:00:00.000Z", "epoch": 1811836800.0, "running": False}
+    clock = dict(world["clock"])
+    assert clock.pop("ahead") > 0  # a frozen clock in 2027 is ahead of the host
+    assert clock == {"now": "2027-06-01T08:00:00.000Z", "epoch": 1811836800.0, "running": False}
     assert world["settings"]["access_token_lifetime"] == 7200
     assert world["settings"]["leeway"] == 30
     assert control(client, "GET", "/faults", prefix) == []
@@ -198,9 +202,12 @@ def test_reset_restores_settings_clock_and_empties_the_world(client: TestClient)
 
 
 def test_reset_of_the_default_world(client: TestClient) -> None:
+    before = control(client, "GET", "/accounts")[0]
     advance(client, 100)
     control(client, "PATCH", "/settings", json={"leeway": 5})
     world = control(client, "POST", "/reset")
+    # What `sleepwalk serve` printed stays true: same account id, password and API key.
+    assert (world["account"]["id"], world["account"]["api_key"]) == (before["id"], before["api_key"])
     assert world["id"] == "default"
     assert world["base_url"] == "https://testserver"
     assert world["clock"]["now"] == "2026-01-15T10:00:00.000Z"
