@@ -4,8 +4,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 ARGS ?=
+comma := ,
 
-.PHONY: install cli test check format serve repro bench clean
+.PHONY: install cli test check format serve repro report-screenshot bench clean
 
 install: $(VENV)/.installed cli
 
@@ -41,8 +42,17 @@ CLIENTS ?= bw@2025.12.1,bw@2026.1.0
 repro: install
 	$(VENV)/bin/sleepwalk matrix $(SCENARIO) --clients $(CLIENTS) -j 2 --report-dir reports/repro
 
+# Manual QA mode: the mock server for any client, with its URL, CA, account and the commands to steer it.
 serve: $(VENV)/.installed
-	$(PY) -m mock_identity_server $(ARGS)
+	$(VENV)/bin/sleepwalk serve $(ARGS)
+
+# The flagship scenario on both pinned CLIs, its HTML timeline report, and a PNG of it for reviewers.
+SHOT_DIR ?= reports/screenshot
+report-screenshot: install
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+	rm -rf $(SHOT_DIR)
+	-$(VENV)/bin/sleepwalk run sleep-before-send $(foreach c,$(subst $(comma), ,$(CLIENTS)),--client $(c)) -j 2 --report-dir $(SHOT_DIR)
+	$(VENV)/bin/sleepwalk report $(SHOT_DIR) --screenshot $(SHOT_DIR)/report.png
 
 # Throughput of the mock server against a bare FastAPI app and npm oauth2-mock-server; prints, never asserts.
 bench: $(VENV)/.installed

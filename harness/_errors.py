@@ -3,7 +3,11 @@
 HarnessError                 every error the harness raises on purpose
 ├── ServerError              the mock server is missing, refused a control call, or would not start
 ├── ScenarioError            a scenario file is invalid (in _scenario; also a ValueError)
-└── ClientError              a client could not be installed, started or driven (bw driver: BwError)
+├── ClientError              a client could not be installed, started or driven (bw driver: BwError)
+├── NoServerRunning          manual mode found no `sleepwalk serve` (in _manual)
+└── ReportError              a report could not be read, rendered or written (in report)
+    ├── ChromiumMissing      no Chromium to render it with
+    └── ChromiumError        Chromium failed or timed out
 ScenarioFailed (AssertionError)  a scenario ran but did not meet its expectation
 """
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -178,8 +180,8 @@ def write_result(verdict: Verdict, report_dir: Path, scenario: Scenario | None =
     outcome = verdict.outcome
     folder = report_dir / outcome.scenario_id / _safe(outcome.client)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "journal.json").write_text(json.dumps(list(outcome.journal), indent=2))
-    (folder / "events.json").write_text(json.dumps(list(outcome.events), indent=2))
+    _write_json(folder / "journal.json", list(outcome.journal))
+    _write_json(folder / "events.json", list(outcome.events))
     expectation = scenario.expect.get(verdict.expected_profile) if scenario is not None else None
     result = {
         "scenario": outcome.scenario_id,
@@ -203,5 +205,12 @@ def write_result(verdict: Verdict, report_dir: Path, scenario: Scenario | None =
         "virtual_start": outcome.virtual_start,
         "virtual_end": outcome.virtual_end,
     }
-    (folder / "result.json").write_text(json.dumps(result, indent=2))
+    _write_json(folder / "result.json", result)
     return folder
+
+
+def _write_json(path: Path, data: Any) -> None:
+    # Whole or not at all: a report written by another run in parallel may read these files at any moment.
+    temporary = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
+    temporary.write_text(json.dumps(data, indent=2))
+    os.replace(temporary, path)

@@ -27,6 +27,7 @@ from harness._scenario import Scenario
 from harness._server import ServerProcess
 from harness.clients import DriverContext, make_driver
 from harness.clients.base import ClientDriver
+from harness.report import ReportError, write_html_report
 
 __all__ = ["Session"]
 
@@ -47,6 +48,7 @@ class Session:
         self.control = Control(http)
         self._active: set[ClientDriver] = set()
         self._lock = threading.Lock()
+        self._report_lock = threading.Lock()
 
     @classmethod
     @contextmanager
@@ -78,6 +80,15 @@ class Session:
     def run_one(
         self, scenario: Scenario, client: str, *, expect: Profile | None = None, report_dir: Path | None = None
     ) -> Verdict:
+        """Run `scenario` with `client`; with `report_dir`, its files and the directory's report.html are written."""
+        verdict = self._run(scenario, client, expect=expect, report_dir=report_dir)
+        if report_dir is not None:
+            self._write_report(report_dir)
+        return verdict
+
+    def _run(
+        self, scenario: Scenario, client: str, *, expect: Profile | None = None, report_dir: Path | None = None
+    ) -> Verdict:
         try:
             if scenario.reference_only and not client.startswith("reference:"):
                 raise ClientError(f"{scenario.id} runs on reference clients only: {scenario.reference_only}")
@@ -100,6 +111,14 @@ class Session:
         finally:
             with self._lock:
                 self._active.discard(driver)
+
+    def _write_report(self, report_dir: Path) -> None:
+        """Rewrite report.html after every run, so an interrupted session still leaves a report of what ran."""
+        with self._report_lock:
+            try:
+                write_html_report(report_dir)
+            except ReportError as exc:  # the results are written; a report is a view of them
+                logger.warning("Could not write the HTML report in %s: %s", report_dir, exc)
 
     def run_all(
         self,

@@ -6,12 +6,12 @@ Commands live in modules by purpose: scenario runs (`_runs`), manual QA mode aga
 
 from __future__ import annotations
 
-from harness.cli import _manual, _observe, _runs
+from harness.cli import _manual, _observe, _report, _runs
 from harness.cli._app import app
 
 __all__ = ["app", "main"]
 
-_COMMAND_MODULES = (_runs, _manual, _observe)
+_COMMAND_MODULES = (_runs, _manual, _observe, _report)
 
 
 def main() -> None:
