@@ -214,3 +214,23 @@ def test_journal_follow_prints_each_request_as_it_is_answered(fresh: Served) -> 
         fresh.api_key_token()
         line = follower.stdout.readline()
     assert "POST   /identity/connect/token  grant=client_credentials  -> 200" in line
+
+
+def test_report_saves_the_session_and_draws_its_timeline(fresh: Served, tmp_path: Path) -> None:
+    token = fresh.api_key_token()
+    with fresh.sleeping("10m", "--timeout", "30s") as sleeping, fresh.http() as http:
+        http.get("/api/sync", headers={"Authorization": f"Bearer {token}"})
+        sleeping.communicate(timeout=30)
+    result = fresh.sleepwalk("report", "--save-to", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert f"Wrote {tmp_path / 'report.html'} (1 run(s))" in result.stdout
+    saved = json.loads((tmp_path / "manual" / "serve" / "journal.json").read_text())
+    assert [(entry["path"], entry["status"]) for entry in saved] == [
+        ("/identity/connect/token", 200),
+        ("/api/sync", 401),
+    ]
+    events = json.loads((tmp_path / "manual" / "serve" / "events.json").read_text())
+    assert [event["reason"] for event in events if event["kind"] == "clock"] == ["sleep"]
+    mermaid = fresh.sleepwalk("report", str(tmp_path), "--format", "mermaid").stdout
+    assert "GET /api/sync" in mermaid
+    assert "401 (token expired)" in mermaid
