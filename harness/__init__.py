@@ -18,9 +18,10 @@ from harness._errors import ClientError, HarnessError, ScenarioFailed, ServerErr
 from harness._junit import write_junit
 from harness._outcome import CommandResult, ObservedRequest, Outcome, Verdict, judge
 from harness._profiles import Profile, cli_profile
-from harness._runner import run_scenario
+from harness._runner import play, run_scenario
 from harness._scenario import (
     BugReport,
+    ClientSetup,
     ClientState,
     Expectation,
     RequestPattern,
@@ -40,6 +41,7 @@ __all__ = [
     "BugReport",
     "ClientDriver",
     "ClientError",
+    "ClientSetup",
     "ClientState",
     "CommandResult",
     "Control",
@@ -70,6 +72,7 @@ __all__ = [
     "load_scenarios",
     "make_driver",
     "parse_duration",
+    "play",
     "run_scenario",
     "write_junit",
 ]

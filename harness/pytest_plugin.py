@@ -8,25 +8,35 @@ own client in a few lines:
 
 Fixtures: `sleepwalk_server` (one HTTPS mock server per test session, stopped by PID at the end),
 `sleepwalk_session` (runs scenarios on it), `sleepwalk_world` (a fresh world and its control client, deleted
-after the test) and `sleepwalk` (the session plus `check()`, which runs a scenario and raises `ScenarioFailed`
-with both request sequences when the outcome misses its expectation).
+after the test), `sleepwalk_bw` (a real `bw` CLI of a given version pointed at that world),
+`sleepwalk_reference` (a reference client of a given profile, logged in to that world) and `sleepwalk` (the
+session plus `check()`, which runs a scenario and raises `ScenarioFailed` with both request sequences when the
+outcome misses its expectation).
+
+Tests that need Node.js (the real CLI) skip with that reason without it, and fail instead when `CI` is set.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
 from harness._control import Control, WorldInfo
 from harness._outcome import Verdict
 from harness._profiles import Profile
-from harness._scenario import Scenario, load_scenario
+from harness._scenario import ClientSetup, Scenario, load_scenario
 from harness._server import ServerProcess
 from harness._session import Session
+from harness.clients import make_driver
+from harness.clients.base import ClientDriver
+from harness.clients.bw import BwClient, BwError, NodeMissing, install
 
 __all__ = ["SleepwalkRunner", "WorldFixture"]
 
@@ -93,3 +103,52 @@ def sleepwalk_world(sleepwalk_session: Session) -> Iterator[WorldFixture]:
         yield WorldFixture(info, control.for_world(info))
     finally:
         control.delete_world(info.id)
+
+
+def _node_missing(reason: str) -> NoReturn:
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; CI must install Node.js and npm to run the real CLI.", pytrace=False)
+    pytest.skip(f"node is not installed: {reason}")
+
+
+@pytest.fixture
+def sleepwalk_bw(
+    sleepwalk_server: ServerProcess, sleepwalk_world: WorldFixture, tmp_path: Path
+) -> Callable[[str], BwClient]:
+    """`sleepwalk_bw("2026.1.0")`: that CLI (installed once into the CLI cache), with a data directory of its own
+    and `config server` set to the test's world. Move its clock with `client.set_clock_offset(seconds)`."""
+    numbers = itertools.count(1)
+
+    def make(version: str) -> BwClient:
+        if shutil.which("node") is None:
+            _node_missing("no `node` on PATH (apt-get install nodejs npm)")
+        try:
+            bw_js = install(version)
+        except NodeMissing as exc:
+            _node_missing(str(exc))
+        except BwError as exc:
+            pytest.fail(str(exc), pytrace=False)
+        client = BwClient(bw_js, tmp_path / f"bw-{version}-{next(numbers)}", sleepwalk_server.ca_cert)
+        client.run("config", "server", sleepwalk_world.info.base_url).check()
+        return client
+
+    return make
+
+
+@pytest.fixture
+def sleepwalk_reference(
+    sleepwalk_session: Session, sleepwalk_world: WorldFixture, tmp_path: Path
+) -> Iterator[Callable[[str], ClientDriver]]:
+    """`sleepwalk_reference("fixed")`: a reference client (legacy, fixed or mobile) logged in to the test's world,
+    ready for `harness.play(steps, client, sleepwalk_world.control)`; closed after the test."""
+    drivers: list[ClientDriver] = []
+
+    def make(profile: str = "fixed") -> ClientDriver:
+        driver = make_driver(f"reference:{profile}", sleepwalk_session.context)
+        drivers.append(driver)
+        driver.start(sleepwalk_world.info, sleepwalk_world.control, tmp_path, ClientSetup())
+        return driver
+
+    yield make
+    for driver in drivers:
+        driver.close()
