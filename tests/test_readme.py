@@ -30,3 +30,14 @@ def test_readme_plugin_example(name: str, sleepwalk: Any) -> None:
 
     require_node()
     _plugin_example()[name](sleepwalk)
+
+
+def test_readme_manual_session_is_the_one_the_real_cli_test_replays() -> None:
+    from tests.realcli.test_manual_mode import README_STEPS
+
+    section = README.split("## Manual QA mode: any client, by hand", 1)[1].split("\n## ", 1)[0]
+    session = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert session is not None, "the README lost its manual session"
+    positions = [session.group(1).find(step) for step in README_STEPS]
+    assert -1 not in positions, dict(zip(README_STEPS, positions, strict=True))
+    assert positions == sorted(positions), "the README's manual steps are out of the replayed order"
