@@ -33,6 +33,8 @@ from harness._manual import (
 from harness._server import ServerProcess
 from harness.cli._app import app, err, fail, out
 
+PANEL = "Manual QA mode (against `sleepwalk serve`)"
+
 DataDir = Annotated[
     Path | None,
     typer.Option("--data-dir", help="The data directory of `sleepwalk serve` (default $SLEEPWALK_HOME/server)."),
@@ -73,7 +75,7 @@ def _time(instant: str) -> str:
 # --- serve -------------------------------------------------------------------------------------------------
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL)
 def serve(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1; 0 picks a free one.")] = 8443,
     data_dir: DataDir = None,
@@ -172,7 +174,7 @@ def _print_serve_banner(server: RunningServer) -> None:
 # --- sleep -------------------------------------------------------------------------------------------------
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL)
 def sleep(
     duration: Annotated[str, typer.Argument(help="How long the host sleeps, e.g. 20m, 1h30m, 400s.")],
     timeout: Annotated[str, typer.Option(help="How long to wait for the client's next request.")] = "5m",
@@ -263,7 +265,7 @@ def _answer_to(server: RunningServer, seq: int, wait_for: float = 30.0) -> str:
 # --- clock, expire, revoke, reset ---------------------------------------------------------------------------
 
 
-@app.command(context_settings=_NEGATIVE_ARGS)
+@app.command(context_settings=_NEGATIVE_ARGS, rich_help_panel=PANEL)
 def clock(
     change: Annotated[
         str | None, typer.Argument(help="+1h / 20m forward, -5m back, or an instant like 2026-01-15T10:00:00Z.")
@@ -312,7 +314,7 @@ def _signed(seconds: float) -> str:
     return f"{sign}{format_duration(abs(seconds))}"
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL)
 def expire(data_dir: DataDir = None) -> None:
     """Make every access token issued so far count as expired on the server."""
     server = find_server(data_dir)
@@ -325,7 +327,7 @@ def expire(data_dir: DataDir = None) -> None:
     )
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL)
 def revoke(data_dir: DataDir = None) -> None:
     """Revoke every refresh token: the client's next refresh is answered 400 invalid_grant."""
     server = find_server(data_dir)
@@ -337,7 +339,7 @@ def revoke(data_dir: DataDir = None) -> None:
     )
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL)
 def reset(data_dir: DataDir = None) -> None:
     """Put the server back as it started: clock, settings, faults, journal; the account is recreated."""
     server = find_server(data_dir)

@@ -12,11 +12,13 @@ from harness._manual import describe_request
 from harness.cli._app import app, err, fail, out
 from harness.cli._manual import DataDir, control_of, find_server
 
+PANEL = "Manual QA mode (against `sleepwalk serve`)"
+
 _KINDS = ("status", "delay", "close", "hold")
 _BODIES = ("empty", "oauth", "bitwarden")
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL)
 def fault(
     kind: Annotated[
         str, typer.Argument(help="status (or a code such as 403), delay, close, hold; or `list`, `clear`.")
@@ -107,7 +109,7 @@ def _list_or_clear(kind: str, data_dir: Any) -> None:
         out.print(f"{listed['id']}: {_describe(listed)}; fired {listed['fired']}, {remaining}", markup=False)
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL)
 def journal(
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Keep printing requests as they are answered.")

@@ -15,6 +15,8 @@ from harness.cli._app import app, err, fail, out
 from harness.cli._manual import DataDir, control_of
 from harness.report import load_runs, render_mermaid, take_screenshot, write_html_report
 
+PANEL = "Reports"
+
 MANUAL_SCENARIO = "manual"
 MANUAL_CLIENT = "serve"
 
@@ -24,7 +26,7 @@ class ReportFormat(StrEnum):
     MERMAID = "mermaid"
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL)
 def report(
     report_dir: Annotated[
         Path | None,

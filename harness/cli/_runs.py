@@ -18,6 +18,8 @@ from harness.cli._app import app, err, fail, out
 from harness.clients import parse_client_spec
 from harness.clients.bw import PINNED_VERSIONS, BwError, install
 
+PANEL = "Scenarios"
+
 SCENARIO_DIR = Path(os.environ.get("SLEEPWALK_SCENARIOS", Path(__file__).resolve().parents[2] / "scenarios"))
 
 
@@ -51,7 +53,7 @@ def _prepare_clients(clients: list[str]) -> None:
             raise fail(str(exc)) from exc
 
 
-@app.command("list")
+@app.command("list", rich_help_panel=PANEL)
 def list_scenarios(
     bugs: Annotated[bool, typer.Option("--bugs", help="Only the bug recipes, with what each report says.")] = False,
 ) -> None:
@@ -97,7 +99,7 @@ def _print_verdict(verdict: Verdict) -> None:
         out.print("    " + problem.replace("\n", "\n    "), markup=False)
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL)
 def run(
     scenarios: Annotated[list[str], typer.Argument(help="Scenario ids (from scenarios/) or YAML paths.")],
     client: Annotated[list[str], typer.Option("--client", "-c", help="bw@VERSION; repeat for several.")],
@@ -128,7 +130,7 @@ def run(
     raise typer.Exit(1 if failed else 0)
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL)
 def matrix(
     scenario: Annotated[str, typer.Argument(help="Scenario id or YAML path.")],
     clients: Annotated[str, typer.Option(help="Comma-separated, e.g. bw@2025.12.1,bw@2026.1.0.")],
@@ -171,7 +173,7 @@ def _matrix_summary(verdict: Verdict) -> str:
     return f"[green]recovers: {how}stays {outcome.state.value}[/green] (exit {outcome.exit_code})"
 
 
-@app.command("install-cli")
+@app.command("install-cli", rich_help_panel=PANEL)
 def install_cli(
     versions: Annotated[
         list[str] | None, typer.Argument(help="@bitwarden/cli versions; the pinned ones by default.")
