@@ -10,7 +10,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,33 +48,27 @@ class Served:
         )
 
     @contextmanager
-    def following(self) -> Iterator[subprocess.Popen[str]]:
-        """`sleepwalk journal --follow` in the background, returned once it follows (it says so on stderr)."""
+    def background(self, *args: str, ready: str) -> Iterator[subprocess.Popen[str]]:
+        """`sleepwalk ARGS` in the background, returned once it says `ready...` on stderr; killed if still running."""
         with subprocess.Popen(
-            [*SLEEPWALK, "journal", "--follow"], env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            [*SLEEPWALK, *args], env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         ) as process:
             try:
                 assert process.stderr is not None
                 said = process.stderr.readline()
-                assert said.startswith("Following the journal"), said + process.stderr.read()
-                yield process
-            finally:
-                process.terminate()
-
-    @contextmanager
-    def sleeping(self, *args: str) -> Iterator[subprocess.Popen[str]]:
-        """`sleepwalk sleep ARGS` in the background, returned once its hold is armed (it says so on stderr)."""
-        with subprocess.Popen(
-            [*SLEEPWALK, "sleep", *args], env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        ) as process:
-            try:
-                assert process.stderr is not None
-                said = process.stderr.readline()
-                assert said.startswith("Holding the next request"), said + process.stderr.read()
+                assert said.startswith(ready), said + process.stderr.read()
                 yield process
             finally:
                 if process.poll() is None:
                     process.kill()
+
+    def following(self) -> AbstractContextManager[subprocess.Popen[str]]:
+        """`sleepwalk journal --follow`, once it follows."""
+        return self.background("journal", "--follow", ready="Following the journal")
+
+    def sleeping(self, *args: str) -> AbstractContextManager[subprocess.Popen[str]]:
+        """`sleepwalk sleep ARGS`, once its hold is armed."""
+        return self.background("sleep", *args, ready="Holding the next request")
 
     def http(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, verify=ssl.create_default_context(cafile=self.ca_cert), timeout=30)
