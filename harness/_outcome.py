@@ -184,9 +184,11 @@ def judge(scenario: Scenario, outcome: Outcome, profile: Profile | None = None) 
     if expectation.exit is not None and outcome.exit_code != expectation.exit:
         problems.append(f"Expected the last command to exit {expectation.exit}, it exited {outcome.exit_code!r}.")
     for text in expectation.output:
-        if text not in outcome.output:
+        alternatives = [text] if isinstance(text, str) else text
+        if not any(alternative in outcome.output for alternative in alternatives):
+            wanted = repr(text) if isinstance(text, str) else " or ".join(map(repr, alternatives))
             problems.append(
-                f"Expected the last command to print {text!r}; it printed {outcome.output.strip()[-400:]!r}."
+                f"Expected the last command to print {wanted}; it printed {outcome.output.strip()[-400:]!r}."
             )
     if (
         expectation.logout_reason is not None

@@ -238,7 +238,10 @@ class Expectation(BaseModel):
     )
     state: ClientState | None = None
     exit: int | None = Field(default=None, description="Exit status of the last command.")
-    output: list[str] = Field(default_factory=list, description="Texts the last command printed (stdout or stderr).")
+    output: list[str | list[str]] = Field(
+        default_factory=list,
+        description="Texts the last command printed (stdout or stderr); a list inside the list means any one of them.",
+    )
     logout_reason: str | None = Field(default=None, description="Checked where the client reports it.")
 
 

@@ -86,3 +86,27 @@ def test_check_raises_an_assertion_with_every_problem() -> None:
         verdict.check()
     assert isinstance(caught.value, AssertionError)
     assert "it ended logged_out" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("printed", "passes"),
+    [
+        ('Syncing failed: {"response":{"error":"invalid_grant"}}', True),
+        ("Error [ERR_UNHANDLED_REJECTION]: This error originated either by throwing ...", True),
+        ("Syncing complete.", False),
+    ],
+)
+def test_an_output_alternative_accepts_any_one_of_its_texts(printed: str, passes: bool) -> None:
+    scenario = load_scenario(Path(__file__).parents[2] / "scenarios" / "s07-proactive-refresh-invalid-grant.yaml")
+    outcome = Outcome(
+        scenario.id,
+        "bw@2026.1.0",
+        Profile.FIXED,
+        tuple(_seen("POST /identity/connect/token refresh_token 400")),
+        ClientState.LOGGED_OUT,
+        (CommandResult("bw sync", 1, "", printed),),
+    )
+    verdict = judge(scenario, outcome)
+    assert verdict.passed is passes, verdict.problems
+    if not passes:
+        assert "or 'ERR_UNHANDLED_REJECTION'" in verdict.problems[0]
