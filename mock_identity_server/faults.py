@@ -45,6 +45,9 @@ class FaultMatch(BaseModel):
         default=None,
         description="Only requests that carry a bearer token (true) or that carry none (false); any when omitted.",
     )
+    exclude: tuple[str, ...] = Field(
+        default=(), description="Globs of paths the fault leaves alone even when `path` matches, e.g. `/api/config`."
+    )
     skip: int = Field(
         default=0,
         ge=0,
@@ -58,6 +61,8 @@ class FaultMatch(BaseModel):
             return False
         if self.authenticated is not None and self.authenticated != authenticated:
             return False
+        if any(fnmatch.fnmatchcase(path, excluded) for excluded in self.exclude):
+            return False
         return fnmatch.fnmatchcase(path, self.path)
 
     def summary(self) -> str:
@@ -66,6 +71,8 @@ class FaultMatch(BaseModel):
             parts.append(f"grant_type={self.grant_type}")
         if self.authenticated is not None:
             parts.append("with a bearer token" if self.authenticated else "without a bearer token")
+        if self.exclude:
+            parts.append("except " + ", ".join(self.exclude))
         if self.skip:
             parts.append(f"after {self.skip} untouched")
         return " ".join(parts)

@@ -39,6 +39,8 @@ DataDir = Annotated[
     Path | None,
     typer.Option("--data-dir", help="The data directory of `sleepwalk serve` (default $SLEEPWALK_HOME/server)."),
 ]
+#: Paths `sleep` does not hold unless told otherwise (`--exclude ''` holds anything).
+DEFAULT_SLEEP_EXCLUDES = ["/api/config"]
 # A negative step such as `-5m` must reach the argument, not be read as an option.
 _NEGATIVE_ARGS = {"ignore_unknown_options": True}
 
@@ -179,18 +181,30 @@ def sleep(
     duration: Annotated[str, typer.Argument(help="How long the host sleeps, e.g. 20m, 1h30m, 400s.")],
     timeout: Annotated[str, typer.Option(help="How long to wait for the client's next request.")] = "5m",
     path: Annotated[str, typer.Option(help="Only hold requests whose path matches this glob.")] = "*",
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(help="Never hold these paths (globs); default /api/config, whose failure clients shrug off."),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Hold the client's next authenticated request, move the clocks by DURATION, then release it."""
+    """Hold the client's next authenticated request, move the clocks by DURATION, then release it.
+
+    GET /api/config is left alone by default: clients fetch their server config on the side and only log a
+    failure, so a 401 there shows nothing about how they handle an expired token.
+    """
     seconds = _seconds(duration, "sleep")
     if seconds <= 0:
         raise fail(f"A sleep of {duration!r} moves no clock; give a positive duration such as 20m.")
     wait_for = _seconds(timeout, "--timeout")
     server = find_server(data_dir)
     with control_of(server, timeout=wait_for + 30) as control:
-        fault = control.add_fault({"path": path, "authenticated": True}, {"kind": "hold"}, times=1)
+        skipped = DEFAULT_SLEEP_EXCLUDES if exclude is None else [pattern for pattern in exclude if pattern]
+        match = {"path": path, "authenticated": True, "exclude": skipped}
+        fault = control.add_fault(match, {"kind": "hold"}, times=1)
         err.print(
-            f"Holding the next request with a bearer token to {path} for up to {format_duration(wait_for)}; "
+            f"Holding the next request with a bearer token to {path}"
+            + (f" (not {', '.join(skipped)})" if skipped else "")
+            + f" for up to {format_duration(wait_for)}; "
             "now make the client talk to the server (e.g. `bw sync`)...",
             markup=False,
         )

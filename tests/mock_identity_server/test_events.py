@@ -75,3 +75,12 @@ def test_an_authenticated_only_hold_lets_the_token_request_through(client: TestC
     token = login(client)["access_token"]
     assert client.get("/api/sync", headers=bearer(token)).status_code == 503
     assert client.get("/api/config").status_code == 200
+
+
+def test_excluded_paths_are_left_alone(client: TestClient) -> None:
+    add_fault(
+        client,
+        {"match": {"path": "/api/*", "exclude": ["/api/config"]}, "action": {"kind": "status", "status": 503}},
+    )
+    assert client.get("/api/config").status_code == 200
+    assert client.get("/api/alive").status_code == 503

@@ -105,6 +105,7 @@ def test_fault_list_shows_fired_and_remaining(client: TestClient) -> None:
         "path": "/api/alive",
         "grant_type": None,
         "authenticated": None,
+        "exclude": [],
         "skip": 0,
     }
     assert listed[first["id"]]["action"]["kind"] == "status"
