@@ -221,10 +221,13 @@ def sleep(
                 "nothing was held and no clock moved."
             )
             raise typer.Exit(1)
-        before = control.clock()
-        after = control.advance(seconds, reason="sleep")
-        server.set_client_clock_offset(server.client_clock_offset() + seconds)
-        control.release()
+        try:
+            before = control.clock()
+            after = control.advance(seconds, reason="sleep")
+            server.set_client_clock_offset(server.client_clock_offset() + seconds)
+        finally:
+            # Whatever went wrong (Ctrl-C included), the client's request must not stay parked.
+            control.release()
         answer = _answer_to(server, held["journal_seq"])
     out.print(
         f"Held {held['method']} {held['path']} (request #{held['journal_seq']}) on its way to the server.",
