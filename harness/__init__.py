@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from harness._control import Control, WorldInfo
 from harness._durations import DurationError, format_duration, parse_duration
-from harness._errors import ClientError, HarnessError, ScenarioFailed, ServerError
+from harness._errors import ClientError, HarnessError, ScenarioFailed, ServerError, StateUnknown
 from harness._junit import write_junit
 from harness._outcome import CommandResult, ObservedRequest, Outcome, Verdict, judge
 from harness._profiles import Profile, cli_profile
@@ -62,6 +62,7 @@ __all__ = [
     "ServerProcess",
     "Session",
     "SleepPlan",
+    "StateUnknown",
     "Step",
     "Verdict",
     "WorldInfo",

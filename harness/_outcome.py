@@ -98,6 +98,7 @@ class Outcome:
     settings: dict[str, Any] = field(default_factory=dict, repr=False)
     virtual_start: str | None = None
     virtual_end: str | None = None
+    state_unknown: str | None = None
 
     @property
     def exit_code(self) -> int | None:
@@ -180,7 +181,8 @@ def judge(scenario: Scenario, outcome: Outcome, profile: Profile | None = None) 
             problems.append("The server saw a different request sequence:\n" + side_by_side(expected, seen))
     if expectation.state is not None and outcome.state != expectation.state:
         observed = outcome.state.value if outcome.state else "unknown"
-        problems.append(f"Expected the client to end {expectation.state.value}, it ended {observed}.")
+        why = f" ({outcome.state_unknown})" if outcome.state_unknown else ""
+        problems.append(f"Expected the client to end {expectation.state.value}, it ended {observed}{why}.")
     if expectation.exit is not None and outcome.exit_code != expectation.exit:
         problems.append(f"Expected the last command to exit {expectation.exit}, it exited {outcome.exit_code!r}.")
     for text in expectation.output:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from harness._control import Control, WorldInfo
-from harness._errors import HarnessError
+from harness._errors import HarnessError, StateUnknown
 from harness._outcome import CommandResult, ObservedRequest, Outcome, Verdict, judge
 from harness._profiles import Profile
 from harness._scenario import ClientState, Expectation, Scenario, Step
@@ -50,6 +50,7 @@ def run_scenario(
     virtual_start_iso = virtual_end_iso = None
     mark = 0
     state: ClientState | None = None
+    state_unknown: str | None = None
     error: str | None = None
     virtual_start = virtual_end = 0.0
     try:
@@ -65,7 +66,12 @@ def run_scenario(
         mark = world_control.last_seq()
         commands = play(scenario.steps, driver, world_control)
         journal = world_control.journal()
-        state = driver.state()
+        try:
+            state = driver.state()
+        except StateUnknown as exc:
+            # The steps ran; only the final question went unanswered. The verdict fails if it needed the state.
+            state_unknown = str(exc)
+            logger.info("%s with %s: state unknown: %s", scenario.id, driver.name, exc)
     except HarnessError as exc:
         error = str(exc)
         logger.info("%s with %s did not complete: %s", scenario.id, driver.name, exc)
@@ -96,6 +102,7 @@ def run_scenario(
             settings=settings,
             virtual_start=virtual_start_iso,
             virtual_end=virtual_end_iso,
+            state_unknown=state_unknown,
         )
         verdict = judge(scenario, outcome, expect)
         if report_dir is not None:
@@ -191,6 +198,7 @@ def write_result(verdict: Verdict, report_dir: Path, scenario: Scenario | None =
         "passed": verdict.passed,
         "problems": list(verdict.problems),
         "state": outcome.state.value if outcome.state else None,
+        "state_unknown": outcome.state_unknown,
         "exit_code": outcome.exit_code,
         "logout_reason": outcome.logout_reason,
         "error": outcome.error,

@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 
 from harness._control import Control, WorldInfo
-from harness._errors import ClientError
+from harness._errors import ClientError, StateUnknown
 from harness._outcome import CommandResult
 from harness._profiles import Profile, cli_profile
 from harness._scenario import ClientSetup, ClientState, Step
@@ -146,8 +146,10 @@ class BitwardenCliDriver:
             try:
                 status = json.loads(run.stdout).get("status")
             except ValueError as exc:
-                raise ClientError(
-                    f"`bw status` printed {run.stdout!r} instead of JSON ({run.stderr.strip()!r})."
+                # It happens: after a long sleep `bw status` refetches the stale server config, refreshes for
+                # it, and dies of the CLI's UnhandledPromiseRejection when that refresh fails.
+                raise StateUnknown(
+                    f"`bw status` printed {run.stdout!r} instead of JSON ({run.stderr.strip()[-300:]!r})."
                 ) from exc
         if status not in _STATES:
             raise ClientError(f"{self.name} reported the unknown status {status!r}.")
