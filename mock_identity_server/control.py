@@ -92,15 +92,7 @@ async def advance_clock(request: Request, body: AdvanceRequest) -> dict[str, Any
     before = world.clock.now()
     world.clock.advance(body.seconds)
     what = _CLOCK_WORDS.get(body.reason, "clock moved") if body.reason else "clock moved"
-    world.events.record(
-        EventKind.CLOCK,
-        real=host_now(),
-        virtual=before,
-        virtual_after=world.clock.now(),
-        seconds=body.seconds,
-        reason=body.reason,
-        text=f"{what}: +{body.seconds:g} s",
-    )
+    world.record_clock_jump(before, body.seconds, f"{what}: +{body.seconds:g} s", body.reason)
     return _clock_state(world.clock)
 
 
@@ -114,14 +106,7 @@ async def set_clock(request: Request, body: SetRequest) -> Any:
         return _control_error(400, str(exc))
     after = world.clock.now()
     seconds = (after - before).total_seconds()
-    world.events.record(
-        EventKind.CLOCK,
-        real=host_now(),
-        virtual=before,
-        virtual_after=after,
-        seconds=seconds,
-        text=f"clock set to {iso_millis(after)} ({seconds:+g} s)",
-    )
+    world.record_clock_jump(before, seconds, f"clock set to {iso_millis(after)} ({seconds:+g} s)")
     return _clock_state(world.clock)
 
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from mock_identity_server.clock import VirtualClock, host_now
-from mock_identity_server.events import ControlEvent, EventKind, EventLog
+from mock_identity_server.events import ClockReason, ControlEvent, EventKind, EventLog
 from mock_identity_server.faults import Faults
 from mock_identity_server.holds import Holds
 from mock_identity_server.journal import Journal
@@ -91,6 +91,20 @@ class World:
     def record(self, kind: EventKind, text: str, **extra: Any) -> ControlEvent:
         """Log a control event at the current real and virtual time."""
         return self.events.record(kind, real=host_now(), virtual=self.clock.now(), text=text, **extra)
+
+    def record_clock_jump(
+        self, before: datetime, seconds: float, text: str, reason: ClockReason | None = None
+    ) -> ControlEvent:
+        """Log a clock jump from `before` to the clock's current reading, at the current real time."""
+        return self.events.record(
+            EventKind.CLOCK,
+            real=host_now(),
+            virtual=before,
+            virtual_after=self.clock.now(),
+            seconds=seconds,
+            reason=reason,
+            text=text,
+        )
 
     def reset(self) -> None:
         """Back to the state the world was created in: settings, clock, the seeded account only; no faults."""
