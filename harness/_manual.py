@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import ssl
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +20,6 @@ from typing import Any
 
 import httpx
 
-from harness._control import Control
 from harness._durations import DurationError, parse_duration
 from harness._errors import HarnessError
 from harness.clients.bw import preload_node_options, write_clock_offset
@@ -107,9 +105,6 @@ class RunningServer:
         verify = ssl.create_default_context(cafile=str(self.ca_cert))
         return httpx.Client(base_url=self.url, verify=verify, timeout=timeout, headers=headers)
 
-    def control(self, http: httpx.Client) -> Control:
-        return Control(http)
-
     def client_clock_offset(self) -> float:
         """Seconds the bridged clients' clocks run ahead of real time."""
         try:
@@ -124,10 +119,6 @@ class RunningServer:
     def set_client_clock_offset(self, seconds: float) -> None:
         """Move every bridged client's clock to real time + `seconds`, running clients included (atomic rewrite)."""
         write_clock_offset(self.client_clock_file, seconds)
-
-    def stop(self) -> None:
-        """Ask the server process to stop (SIGTERM to its own PID)."""
-        os.kill(self.pid, signal.SIGTERM)
 
 
 def bridge_environment(server: RunningServer) -> dict[str, str]:

@@ -25,7 +25,7 @@ from harness._profiles import Profile
 from harness._scenario import ClientState, Expectation, Scenario, Step
 from harness.clients.base import ClientDriver, SleepPlan
 
-__all__ = ["play", "run_scenario", "write_result"]
+__all__ = ["play", "run_scenario", "write_json", "write_result"]
 
 logger = logging.getLogger(__name__)
 
@@ -187,8 +187,8 @@ def write_result(verdict: Verdict, report_dir: Path, scenario: Scenario | None =
     outcome = verdict.outcome
     folder = report_dir / outcome.scenario_id / _safe(outcome.client)
     folder.mkdir(parents=True, exist_ok=True)
-    _write_json(folder / "journal.json", list(outcome.journal))
-    _write_json(folder / "events.json", list(outcome.events))
+    write_json(folder / "journal.json", list(outcome.journal))
+    write_json(folder / "events.json", list(outcome.events))
     expectation = scenario.expect.get(verdict.expected_profile) if scenario is not None else None
     result = {
         "scenario": outcome.scenario_id,
@@ -213,11 +213,12 @@ def write_result(verdict: Verdict, report_dir: Path, scenario: Scenario | None =
         "virtual_start": outcome.virtual_start,
         "virtual_end": outcome.virtual_end,
     }
-    _write_json(folder / "result.json", result)
+    write_json(folder / "result.json", result)
     return folder
 
 
-def _write_json(path: Path, data: Any) -> None:
+def write_json(path: Path, data: Any) -> None:
+    """Write `data` as JSON atomically."""
     # Whole or not at all: a report written by another run in parallel may read these files at any moment.
     temporary = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
     temporary.write_text(json.dumps(data, indent=2))

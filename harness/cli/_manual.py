@@ -119,17 +119,19 @@ def serve(
     # the background with it ignored.
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)
+    status: int | None = None
     try:
         server = RunningServer.find(folder)
         server.set_client_clock_offset(0)
         _print_serve_banner(server)
         status = process.wait()
     except KeyboardInterrupt:
-        process.stop()
-        out.print(f"Stopped the sleepwalk server (PID {process.pid}).")
-        return
+        pass
     finally:
         process.stop()
+    if status is None:
+        out.print(f"Stopped the sleepwalk server (PID {process.pid}).")
+        return
     raise fail(f"The mock server exited by itself with status {status}; see {folder / 'server.log'}.")
 
 

@@ -10,9 +10,7 @@ import typer
 
 from harness._manual import describe_request
 from harness.cli._app import app, err, fail, out
-from harness.cli._manual import DataDir, control_of, find_server
-
-PANEL = "Manual QA mode (against `sleepwalk serve`)"
+from harness.cli._manual import PANEL, DataDir, control_of, find_server
 
 _KINDS = ("status", "delay", "close", "hold")
 _BODIES = ("empty", "oauth", "bitwarden")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,6 +10,7 @@ import typer
 
 from harness._errors import HarnessError
 from harness._manual import NoServerRunning, RunningServer
+from harness._runner import write_json
 from harness.cli._app import app, err, fail, out
 from harness.cli._manual import DataDir, control_of
 from harness.report import load_runs, render_mermaid, take_screenshot, write_html_report
@@ -94,6 +94,6 @@ def _save_manual_session(data_dir: Path | None, save_to: Path) -> Path:
         "requests": [f"{entry['method']} {entry['path']} {entry['status']}" for entry in journal],
     }
     for name, data in (("journal.json", journal), ("events.json", events), ("result.json", result)):
-        (folder / name).write_text(json.dumps(data, indent=2))
+        write_json(folder / name, data)
     err.print(f"Saved the session's {len(journal)} request(s) and {len(events)} event(s) in {folder}.")
     return save_to
